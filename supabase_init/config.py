@@ -1,0 +1,451 @@
+"""The role and grant config (``supabase-init.hcl``) → a frozen, validated model.
+
+Everything is checked here, once: the rest of the code never sees parser
+dicts. Each error names the file, the line and the offending value.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .hclfile import Attribute, Block, Document, parse_hcl_file
+
+IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+MAX_IDENTIFIER_BYTES = 63
+
+OBJECT_KINDS = ("tables", "views", "sequences", "functions")
+
+# What each object kind accepts. "ALL" is expanded to these explicit lists so
+# that the generated SQL (and the catalog it leaves) is the same on every
+# server version: PostgreSQL 17 added MAINTAIN to a table's ALL.
+PRIVILEGES: dict[str, tuple[str, ...]] = {
+    "tables": ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"),
+    "views": ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"),
+    "sequences": ("USAGE", "SELECT", "UPDATE"),
+    "functions": ("EXECUTE",),
+    "schema": ("USAGE", "CREATE"),
+}
+POLICY_COMMANDS = ("ALL", "SELECT", "INSERT", "UPDATE", "DELETE")
+VARIABLE_TYPES = ("string", "number", "bool")
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    type: str
+    description: str
+    default: str | int | float | bool | None
+    pattern: str | None
+    line: int
+
+    @property
+    def required(self) -> bool:
+        return self.default is None
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    login: bool
+    inherit: bool
+    bypass_rls: bool
+    line: int
+
+
+@dataclass(frozen=True)
+class Grant:
+    name: str
+    roles: tuple[str, ...]
+    privileges: tuple[str, ...]
+    kind: str  # one of OBJECT_KINDS or "schema"
+    objects: tuple[str, ...]  # resolved names ("*" expanded); empty for "schema"
+    line: int
+
+
+@dataclass(frozen=True)
+class Policy:
+    table: str
+    name: str
+    roles: tuple[str, ...]
+    command: str
+    permissive: bool
+    using: str | None
+    with_check: str | None
+    line: int
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    signature: str  # argument types as written in the config, e.g. "" or "uuid, text"
+
+    @property
+    def qualified_args(self) -> str:
+        return f"{self.name}({self.signature})"
+
+
+@dataclass(frozen=True)
+class Objects:
+    tables: tuple[str, ...]
+    views: tuple[str, ...]
+    sequences: tuple[str, ...]
+    functions: tuple[Function, ...]
+
+    def names(self, kind: str) -> tuple[str, ...]:
+        if kind == "functions":
+            return tuple(f.name for f in self.functions)
+        return tuple(getattr(self, kind))
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    variables: tuple[Variable, ...]
+    roles: tuple[Role, ...]
+    objects: Objects
+    grants: tuple[Grant, ...]
+    policies: tuple[Policy, ...]
+
+    @property
+    def role_names(self) -> tuple[str, ...]:
+        return tuple(r.name for r in self.roles)
+
+    def variable(self, name: str) -> Variable | None:
+        return next((v for v in self.variables if v.name == name), None)
+
+    def privileges_for(self, kind: str, name: str) -> dict[str, tuple[str, ...]]:
+        """Role → privileges the config gives on one object (merged over grants)."""
+        merged: dict[str, list[str]] = {r: [] for r in self.role_names}
+        for grant in self.grants:
+            if grant.kind == kind and (kind == "schema" or name in grant.objects):
+                for role in grant.roles:
+                    merged[role].extend(p for p in grant.privileges if p not in merged[role])
+        order = PRIVILEGES[kind]
+        return {r: tuple(sorted(p, key=order.index)) for r, p in merged.items()}
+
+
+# --------------------------------------------------------------------------
+# validation helpers
+
+
+class _Reader:
+    """Typed access to one block's attributes, raising ConfigError with its line."""
+
+    def __init__(self, block: Block | Document, what: str, path: Path) -> None:
+        self.block = block
+        self.what = what
+        self.path = path
+        self.line = block.line if isinstance(block, Block) else None
+
+    def fail(self, message: str, attr: Attribute | None = None) -> ConfigError:
+        line = attr.line if attr is not None else self.line
+        return ConfigError(f"{self.what}: {message}", path=self.path, line=line)
+
+    def check_keys(self, allowed: tuple[str, ...]) -> None:
+        for name, attr in self.block.attributes.items():
+            if name not in allowed:
+                raise self.fail(f"unknown attribute {name!r} (allowed: {', '.join(allowed)})",
+                                attr)
+        for inner in self.block.blocks:
+            raise ConfigError(f"{self.what}: unexpected block {inner.type!r}",
+                              path=self.path, line=inner.line)
+
+    def get(self, name: str, types: tuple[type, ...], type_name: str,
+            default: Any = None, required: bool = False) -> Any:
+        attr = self.block.attributes.get(name)
+        if attr is None:
+            if required:
+                raise self.fail(f"missing required attribute {name!r}")
+            return default
+        value = attr.value
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise self.fail(f"{name} must be {type_name}, got {value!r}", attr)
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        return bool(self.get(name, (bool,), "true or false", default))
+
+    def string(self, name: str, required: bool = False) -> str | None:
+        value = self.get(name, (str,), "a string", None, required)
+        return None if value is None else str(value)
+
+    def string_list(self, name: str, required: bool = False) -> tuple[str, ...] | None:
+        attr = self.block.attributes.get(name)
+        value = self.get(name, (list,), "a list of strings", None, required)
+        if value is None:
+            return None
+        for item in value:
+            if not isinstance(item, str):
+                raise self.fail(f"{name} must be a list of strings, got item {item!r}", attr)
+        if len(set(value)) != len(value):
+            dup = next(v for v in value if value.count(v) > 1)
+            raise self.fail(f"{name} lists {dup!r} twice", attr)
+        return tuple(value)
+
+    def attr(self, name: str) -> Attribute | None:
+        return self.block.attributes.get(name)
+
+
+def check_identifier(value: str, what: str, path: Path, line: int | None) -> str:
+    if not IDENTIFIER.fullmatch(value):
+        raise ConfigError(
+            f"{what}: {value!r} is not a plain PostgreSQL identifier "
+            "(lower-case letters, digits and _, not starting with a digit)",
+            path=path, line=line)
+    if len(value.encode()) > MAX_IDENTIFIER_BYTES:
+        raise ConfigError(
+            f"{what}: {value!r} is longer than {MAX_IDENTIFIER_BYTES} bytes "
+            "(PostgreSQL would truncate it)", path=path, line=line)
+    return value
+
+
+def _labels(block: Block, count: int, usage: str, path: Path) -> tuple[str, ...]:
+    if len(block.labels) != count:
+        raise ConfigError(f"{block.type} block needs {count} label(s): {usage}",
+                          path=path, line=block.line)
+    return block.labels
+
+
+# --------------------------------------------------------------------------
+# blocks
+
+
+def _variable(block: Block, path: Path) -> Variable:
+    (name,) = _labels(block, 1, 'variable "name" { ... }', path)
+    check_identifier(name, "variable", path, block.line)
+    r = _Reader(block, f"variable {name!r}", path)
+    r.check_keys(("type", "description", "default", "pattern"))
+    type_ = r.string("type") or "string"
+    if type_ not in VARIABLE_TYPES:
+        raise r.fail(f"type must be one of {', '.join(VARIABLE_TYPES)}, got {type_!r}",
+                     r.attr("type"))
+    description = r.string("description") or ""
+    pattern = r.string("pattern")
+    if pattern is not None:
+        if type_ != "string":
+            raise r.fail("pattern applies only to string variables", r.attr("pattern"))
+        if not (pattern.startswith("^") and pattern.endswith("$")) or pattern.endswith("\\$"):
+            raise r.fail(f"pattern must be anchored with ^ and $, got {pattern!r}",
+                         r.attr("pattern"))
+        try:
+            re.compile(pattern)
+        except re.error as e:
+            raise r.fail(f"pattern {pattern!r} is not a valid regular expression: {e}",
+                         r.attr("pattern")) from e
+    default = None
+    if "default" in block.attributes:
+        expected: dict[str, tuple[tuple[type, ...], str]] = {
+            "string": ((str,), "a string"),
+            "number": ((int, float), "a number"),
+            "bool": ((bool,), "true or false"),
+        }
+        types, type_name = expected[type_]
+        default = r.get("default", types, type_name)
+        if pattern is not None and not pattern_matches(pattern, str(default)):
+            raise r.fail(f"default {default!r} does not match pattern {pattern!r}",
+                         r.attr("default"))
+    return Variable(name, type_, description, default, pattern, block.line)
+
+
+def pattern_matches(pattern: str, value: str) -> bool:
+    """Match like Terraform's ``can(regex("^...$", v))``: ``$`` is the end of text.
+
+    Python's ``$`` also matches before a final newline, RE2's does not, so the
+    anchors are dropped and the whole value must match.
+    """
+    return re.fullmatch(pattern[1:-1], value) is not None
+
+
+def _role(block: Block, path: Path) -> Role:
+    (name,) = _labels(block, 1, 'role "name" { ... }', path)
+    check_identifier(name, "role", path, block.line)
+    r = _Reader(block, f"role {name!r}", path)
+    r.check_keys(("login", "inherit", "bypass_rls"))
+    return Role(name, r.boolean("login", False), r.boolean("inherit", True),
+                r.boolean("bypass_rls", False), block.line)
+
+
+_FUNCTION = re.compile(r"([a-z_][a-z0-9_]*)\(([a-z0-9_ ,\[\]]*)\)")
+
+
+def _objects(block: Block, path: Path) -> Objects:
+    _labels(block, 0, "objects { tables = [...] ... }", path)
+    r = _Reader(block, "objects", path)
+    r.check_keys(OBJECT_KINDS)
+    found: dict[str, tuple[str, ...]] = {}
+    seen: dict[str, str] = {}
+    for kind in OBJECT_KINDS:
+        names = r.string_list(kind) or ()
+        attr = r.attr(kind)
+        line = attr.line if attr else block.line
+        plain = []
+        for item in names:
+            name = item
+            if kind == "functions":
+                m = _FUNCTION.fullmatch(item)
+                if not m:
+                    raise ConfigError(
+                        f"objects: function {item!r} must be written as name(argument types),"
+                        " e.g. \"set_updated_at()\"", path=path, line=line)
+                name = m.group(1)
+            check_identifier(name, f"objects.{kind}", path, line)
+            if name in seen:
+                raise ConfigError(f"objects: {name!r} is listed in both {seen[name]} and {kind}"
+                                  if seen[name] != kind else
+                                  f"objects: {name!r} is listed twice in {kind}",
+                                  path=path, line=line)
+            seen[name] = kind
+            plain.append(item)
+        found[kind] = tuple(plain)
+    functions = []
+    for item in found["functions"]:
+        m = _FUNCTION.fullmatch(item)
+        assert m is not None
+        functions.append(Function(m.group(1), ", ".join(
+            a.strip() for a in m.group(2).split(",") if a.strip())))
+    return Objects(found["tables"], found["views"], found["sequences"], tuple(functions))
+
+
+def _grant(block: Block, path: Path, roles: tuple[str, ...], objects: Objects) -> Grant:
+    (name,) = _labels(block, 1, 'grant "name" { ... }', path)
+    r = _Reader(block, f"grant {name!r}", path)
+    r.check_keys(("roles", "privileges", "schema") + OBJECT_KINDS)
+    grant_roles = r.string_list("roles", required=True) or ()
+    if not grant_roles:
+        raise r.fail("roles must not be empty", r.attr("roles"))
+    for role in grant_roles:
+        if role not in roles:
+            raise r.fail(f"unknown role {role!r} (declared roles: {', '.join(roles) or 'none'})",
+                         r.attr("roles"))
+    kinds = [k for k in OBJECT_KINDS if k in block.attributes]
+    schema = r.boolean("schema", False)
+    if schema:
+        kinds.append("schema")
+    if len(kinds) != 1:
+        raise r.fail("give exactly one of schema = true, tables, views, sequences, functions"
+                     + (f" (found {', '.join(kinds)})" if kinds else ""))
+    kind = kinds[0]
+    names: tuple[str, ...] = ()
+    if kind != "schema":
+        listed = r.string_list(kind) or ()
+        known = objects.names(kind)
+        if not listed:
+            raise r.fail(f"{kind} must not be empty", r.attr(kind))
+        if "*" in listed:
+            if len(listed) != 1:
+                raise r.fail(f'{kind}: "*" (every object) cannot be combined with names',
+                             r.attr(kind))
+            names = known
+        else:
+            for item in listed:
+                if item not in known:
+                    raise r.fail(f"unknown {kind[:-1]} {item!r} (declared in objects: "
+                                 f"{', '.join(known) or 'none'})", r.attr(kind))
+            names = listed
+    privileges = r.string_list("privileges", required=True) or ()
+    if not privileges:
+        raise r.fail("privileges must not be empty", r.attr("privileges"))
+    allowed = PRIVILEGES[kind]
+    expanded: list[str] = []
+    for privilege in privileges:
+        upper = privilege.upper()
+        if upper == "ALL":
+            expanded.extend(p for p in allowed if p not in expanded)
+        elif upper in allowed:
+            if upper not in expanded:
+                expanded.append(upper)
+        else:
+            target = "a schema" if kind == "schema" else kind
+            raise r.fail(f"privilege {privilege!r} does not apply to {target} "
+                         f"(allowed: {', '.join(allowed)}, ALL)", r.attr("privileges"))
+    return Grant(name, grant_roles, tuple(expanded), kind, names, block.line)
+
+
+def _policy(block: Block, path: Path, roles: tuple[str, ...], objects: Objects) -> Policy:
+    table, name = _labels(block, 2, 'policy "table" "name" { ... }', path)
+    what = f"policy {name!r} on {table!r}"
+    check_identifier(name, what, path, block.line)
+    if table not in objects.tables:
+        raise ConfigError(f"{what}: unknown table {table!r} (declared in objects: "
+                          f"{', '.join(objects.tables) or 'none'})", path=path, line=block.line)
+    r = _Reader(block, what, path)
+    r.check_keys(("roles", "command", "permissive", "using", "with_check"))
+    policy_roles = r.string_list("roles", required=True) or ()
+    if not policy_roles:
+        raise r.fail("roles must not be empty", r.attr("roles"))
+    for role in policy_roles:
+        if role not in roles:
+            raise r.fail(f"unknown role {role!r} (declared roles: {', '.join(roles) or 'none'})",
+                         r.attr("roles"))
+    command = (r.string("command") or "ALL").upper()
+    if command not in POLICY_COMMANDS:
+        raise r.fail(f"command must be one of {', '.join(POLICY_COMMANDS)}, got {command!r}",
+                     r.attr("command"))
+    using = r.string("using")
+    with_check = r.string("with_check")
+    if command == "INSERT" and using is not None:
+        raise r.fail("an INSERT policy takes with_check, not using", r.attr("using"))
+    if command in ("SELECT", "DELETE") and with_check is not None:
+        raise r.fail(f"a {command} policy takes using, not with_check", r.attr("with_check"))
+    if using is None and with_check is None:
+        raise r.fail("give using and/or with_check")
+    for key, expr in (("using", using), ("with_check", with_check)):
+        if expr is not None and (not expr.strip() or ";" in expr):
+            raise r.fail(f"{key} must be one SQL expression, got {expr!r}", r.attr(key))
+    return Policy(table, name, policy_roles, command, r.boolean("permissive", True),
+                  using, with_check, block.line)
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate a config file."""
+    return config_from_document(parse_hcl_file(path))
+
+
+def config_from_document(doc: Document) -> Config:
+    path = doc.path
+    for name, attr in doc.attributes.items():
+        raise ConfigError(f"unexpected top-level attribute {name!r}; expected blocks "
+                          "(variable, role, objects, grant, policy)", path=path, line=attr.line)
+    by_type: dict[str, list[Block]] = {}
+    for block in doc.blocks:
+        if block.type not in ("variable", "role", "objects", "grant", "policy"):
+            raise ConfigError(f"unknown block type {block.type!r} (expected variable, role, "
+                              "objects, grant, policy)", path=path, line=block.line)
+        by_type.setdefault(block.type, []).append(block)
+
+    def unique(items: list[Any], key: Any, what: str) -> None:
+        seen: dict[Any, int] = {}
+        for item in items:
+            k = key(item)
+            if k in seen:
+                label = " ".join(repr(p) for p in k) if isinstance(k, tuple) else repr(k)
+                raise ConfigError(f"duplicate {what} {label} (first declared on line {seen[k]})",
+                                  path=path, line=item.line)
+            seen[k] = item.line
+
+    variables = [_variable(b, path) for b in by_type.get("variable", [])]
+    unique(variables, lambda v: v.name, "variable")
+    roles = [_role(b, path) for b in by_type.get("role", [])]
+    unique(roles, lambda r: r.name, "role")
+    object_blocks = by_type.get("objects", [])
+    if len(object_blocks) > 1:
+        raise ConfigError("only one objects block is allowed", path=path,
+                          line=object_blocks[1].line)
+    objects = _objects(object_blocks[0], path) if object_blocks else Objects((), (), (), ())
+    role_names = tuple(r.name for r in roles)
+    grant_blocks = by_type.get("grant", [])
+    grant_names: dict[str, int] = {}
+    for b in grant_blocks:
+        if b.labels and b.labels[0] in grant_names:
+            raise ConfigError(f"duplicate grant {b.labels[0]!r} (first declared on line "
+                              f"{grant_names[b.labels[0]]})", path=path, line=b.line)
+        if b.labels:
+            grant_names[b.labels[0]] = b.line
+    grants = [_grant(b, path, role_names, objects) for b in grant_blocks]
+    policies = [_policy(b, path, role_names, objects) for b in by_type.get("policy", [])]
+    unique(policies, lambda p: (p.table, p.name), "policy")
+    return Config(path, tuple(variables), tuple(roles), objects, tuple(grants), tuple(policies))
