@@ -94,11 +94,17 @@ class Objects:
     views: tuple[str, ...]
     sequences: tuple[str, ...]
     functions: tuple[Function, ...]
+    # (kind, line) of each list in the config, so later checks (a missing
+    # template) can point at the line that names the object.
+    lines: tuple[tuple[str, int], ...] = ()
 
     def names(self, kind: str) -> tuple[str, ...]:
         if kind == "functions":
             return tuple(f.name for f in self.functions)
         return tuple(getattr(self, kind))
+
+    def line_of(self, kind: str) -> int | None:
+        return next((line for k, line in self.lines if k == kind), None)
 
 
 @dataclass(frozen=True)
@@ -251,13 +257,38 @@ def _variable(block: Block, path: Path) -> Variable:
     return Variable(name, type_, description, default, pattern, block.line)
 
 
-def pattern_matches(pattern: str, value: str) -> bool:
-    """Match like Terraform's ``can(regex("^...$", v))``: ``$`` is the end of text.
+def _re2_dollars(pattern: str) -> str:
+    """``pattern`` with every ``$`` anchor spelled ``\\Z``.
 
-    Python's ``$`` also matches before a final newline, RE2's does not, so the
-    anchors are dropped and the whole value must match.
+    RE2's ``$`` (Terraform's ``regex``) matches only at the end of the text;
+    Python's also matches before a final newline. A ``$`` that is escaped or
+    inside a character class is a literal and stays as it is.
     """
-    return re.fullmatch(pattern[1:-1], value) is not None
+    out: list[str] = []
+    i, in_class = 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]" or pattern[i - 1] == "[" or pattern[i - 2:i] == "[^"
+        elif ch == "[":
+            in_class = True
+        elif ch == "$":
+            ch = r"\Z"
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def pattern_matches(pattern: str, value: str) -> bool:
+    """Match like Terraform's ``can(regex(pattern, value))``: a search, ``$`` = end of text.
+
+    A search, not a full match: ``^a|b$`` accepts ``"ax"`` in Terraform too.
+    """
+    return re.search(_re2_dollars(pattern), value) is not None
 
 
 def _role(block: Block, path: Path) -> Role:
@@ -278,10 +309,12 @@ def _objects(block: Block, path: Path) -> Objects:
     r.check_keys(OBJECT_KINDS)
     found: dict[str, tuple[str, ...]] = {}
     seen: dict[str, str] = {}
+    lines: list[tuple[str, int]] = []
     for kind in OBJECT_KINDS:
         names = r.string_list(kind) or ()
         attr = r.attr(kind)
         line = attr.line if attr else block.line
+        lines.append((kind, line))
         plain = []
         for item in names:
             name = item
@@ -307,7 +340,8 @@ def _objects(block: Block, path: Path) -> Objects:
         assert m is not None
         functions.append(Function(m.group(1), ", ".join(
             a.strip() for a in m.group(2).split(",") if a.strip())))
-    return Objects(found["tables"], found["views"], found["sequences"], tuple(functions))
+    return Objects(found["tables"], found["views"], found["sequences"], tuple(functions),
+                   tuple(lines))
 
 
 def _grant(block: Block, path: Path, roles: tuple[str, ...], objects: Objects) -> Grant:

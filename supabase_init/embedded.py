@@ -21,6 +21,12 @@ class EmbeddedServer:
     pgdata: Path
     _server: Any
 
+    @property
+    def pid(self) -> int | None:
+        """The postmaster's process id (``kill PID`` stops a kept server)."""
+        pid = self._server.get_pid()
+        return int(pid) if pid is not None else None
+
     def stop(self) -> None:
         """Stop the server (and delete its data unless it was started with keep)."""
         self._server.cleanup()

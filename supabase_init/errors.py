@@ -65,10 +65,14 @@ class ApplyError(DatabaseError):
     """A statement of the script failed; the transaction was rolled back."""
 
     def __init__(self, message: str, *, line: int | None = None,
-                 sqlstate: str | None = None) -> None:
+                 sqlstate: str | None = None, statement: str | None = None,
+                 server_message: str | None = None, hint: str | None = None) -> None:
         super().__init__(message)
         self.line = line
         self.sqlstate = sqlstate
+        self.statement = statement  # the failing statement's first line
+        self.server_message = server_message
+        self.hint = hint
 
 
 class EmbeddedServerError(DatabaseError):

@@ -43,6 +43,11 @@ class Document:
     blocks: tuple[Block, ...] = ()
 
 
+def _one_line(error: BaseException) -> str:
+    """A foreign exception's text on one line (lark's messages span several)."""
+    return " ".join(str(error).split()) or type(error).__name__
+
+
 def _options() -> Any:
     from hcl2.utils import SerializationOptions
 
@@ -68,7 +73,9 @@ def _literal(value: Any, path: Path, line: int, name: str) -> Any:
     return value
 
 
-def _body(rule: Any, path: Path, options: Any) -> tuple[dict[str, Attribute], tuple[Block, ...]]:
+def _body(rule: Any, path: Path, options: Any,
+          where: str = "") -> tuple[dict[str, Attribute], tuple[Block, ...]]:
+    """Attributes and blocks of one body; ``where`` ("role 'anon': ") prefixes errors."""
     from hcl2.rules.base import AttributeRule, BlockRule
 
     attributes: dict[str, Attribute] = {}
@@ -79,16 +86,18 @@ def _body(rule: Any, path: Path, options: Any) -> tuple[dict[str, Attribute], tu
             line = child._meta.line
             if name in attributes:
                 raise ConfigError(
-                    f"attribute {name!r} is set twice (first on line {attributes[name].line})",
-                    path=path, line=line)
+                    f"{where}attribute {name!r} is set twice (first on line "
+                    f"{attributes[name].line})", path=path, line=line)
             try:
                 raw = child.expression.serialize(options)
             except Exception as e:  # python-hcl2 raises bare exceptions on odd input
-                raise ConfigError(f"{name}: cannot read value: {e}", path=path, line=line) from e
-            attributes[name] = Attribute(name, _literal(raw, path, line, name), line)
+                raise ConfigError(f"{where}{name}: cannot read value: {_one_line(e)}",
+                                  path=path, line=line) from e
+            attributes[name] = Attribute(name, _literal(raw, path, line, where + name), line)
         elif isinstance(child, BlockRule):
             labels = [str(label.serialize(options)) for label in child.labels]
-            inner_attrs, inner_blocks = _body(child.body, path, options)
+            inner = " ".join([labels[0], *(repr(label) for label in labels[1:])])
+            inner_attrs, inner_blocks = _body(child.body, path, options, f"{where}{inner}: ")
             blocks.append(Block(labels[0], tuple(labels[1:]), inner_attrs, inner_blocks,
                                 child._meta.line))
     return attributes, tuple(blocks)
@@ -104,10 +113,12 @@ def parse_hcl_text(text: str, path: Path) -> Document:
     except UnexpectedInput as e:
         token = getattr(e, "token", None)
         found = f" near {str(token).strip()!r}" if token is not None and str(token).strip() else ""
+        if getattr(token, "type", None) == "$END":
+            found = ": unexpected end of file (an unclosed block, bracket or string?)"
         raise ConfigError(f"syntax error at column {e.column}{found}",
                           path=path, line=e.line) from e
     except Exception as e:
-        raise ConfigError(f"cannot parse HCL: {e}", path=path) from e
+        raise ConfigError(f"cannot parse HCL: {_one_line(e)}", path=path) from e
     attributes, blocks = _body(tree.body, path, _options())
     return Document(path, attributes, blocks)
 

@@ -62,7 +62,7 @@ class Project:
     def load_config(self) -> Config:
         if not self.config_path.is_file():
             raise ConfigError("config file not found (run in the project directory or give "
-                              "--project)", path=self.relative(self.config_path))
+                              "--project)", path=self.config_path)
         return load_config(self.config_path)
 
 
@@ -123,8 +123,8 @@ def build_template(project: Project, config: Config | None = None) -> str:
             path = project.templates_dir / kind / f"{name}.sql.j2"
             if not path.is_file():
                 raise ConfigError(f"objects.{kind}: {name!r} has no template "
-                                  f"{project.relative(path)}", path=project.relative(
-                                      config.path))
+                                  f"{project.relative(path)}", path=config.path,
+                                  line=config.objects.line_of(kind))
     env = jinja_environment(project, config)
     try:
         text = env.get_template(ENTRY_TEMPLATE).render()
@@ -133,33 +133,51 @@ def build_template(project: Project, config: Config | None = None) -> str:
         raise RenderError(f"template syntax error: {e.message}", path=where,
                           line=e.lineno) from e
     except jinja2.TemplateNotFound as e:
-        raise RenderError(f"template not found: {e.name}",
-                          path=project.relative(project.templates_dir)) from e
-    except (jinja2.UndefinedError, jinja2.TemplateError) as e:
+        # Raised inside the {% include %} / {% import %} that names it.
+        filename, line = _template_line(e, project.templates_dir)
+        where = project.relative(Path(filename)) if filename else project.relative(
+            project.templates_dir)
+        raise RenderError(f"template not found: {e.name}", path=where, line=line) from e
+    except jinja2.TemplateError as e:
         filename, line = _template_line(e, project.templates_dir)
         where = project.relative(Path(filename)) if filename else ENTRY_TEMPLATE
-        raise RenderError(f"{e}", path=where, line=line) from e
+        raise RenderError(" ".join(str(e).split()), path=where, line=line) from e
+    except Exception as e:
+        # Template code can fail like any Python expression ({{ 1 / 0 }},
+        # a method call on the wrong type): that is the template's error.
+        filename, line = _template_line(e, project.templates_dir)
+        if filename is None:
+            raise
+        raise RenderError(f"{type(e).__name__}: {' '.join(str(e).split())}",
+                          path=project.relative(Path(filename)), line=line) from e
     if "$" + _OPEN in text:
         # "$${name}" would read as an escaped "${": a Terraform template cannot
         # put a literal "$" right before an interpolation without an expression.
         raise RenderError('a literal "$" directly before var(...) cannot be expressed in a '
                           "Terraform template; add a space or restructure the SQL",
                           path=project.relative(project.templates_dir))
-    tpl = _SENTINEL.sub(lambda m: placeholder(m.group(1)), escape_literal(text))
+    header = HEADER.format(config=project.relative(config.path), templates=TEMPLATES_DIR)
+    # One escape over the whole file, so that an error's line is the .tpl's.
+    built = f"{project.relative(project.tpl_path)} (as built)"
+    tpl = _SENTINEL.sub(lambda m: placeholder(m.group(1)),
+                        escape_literal(header + text, source=built))
     if _OPEN in tpl or _CLOSE in tpl:
         raise RenderError("templates must not contain the characters U+E000 or U+E001",
                           path=project.relative(project.templates_dir))
-    header = HEADER.format(config=project.relative(config.path), templates=TEMPLATES_DIR)
-    return escape_literal(header) + tpl
+    return tpl
 
 
 def write_template(project: Project) -> bool:
     """Build and write the .tpl atomically; True when its content changed."""
     text = build_template(project)
-    old = project.tpl_path.read_text(encoding="utf-8") if project.tpl_path.is_file() else None
+    old = project.tpl_path.read_bytes().decode("utf-8") if project.tpl_path.is_file() else None
     if old == text:
         return False
-    write_atomic(project.tpl_path, text)
+    try:
+        write_atomic(project.tpl_path, text)
+    except OSError as e:
+        raise RenderError(f"cannot write: {e.strerror or e}",
+                          path=project.relative(project.tpl_path)) from e
     return True
 
 
@@ -167,7 +185,7 @@ def stale_diff(project: Project) -> str:
     """A unified diff from the committed .tpl to a fresh build ('' when current)."""
     text = build_template(project)
     rel = project.relative(project.tpl_path)
-    old = project.tpl_path.read_text(encoding="utf-8") if project.tpl_path.is_file() else ""
+    old = project.tpl_path.read_bytes().decode("utf-8") if project.tpl_path.is_file() else ""
     if old == text:
         return ""
     return "".join(difflib.unified_diff(old.splitlines(keepends=True),
@@ -179,7 +197,9 @@ def stale_diff(project: Project) -> str:
 def read_template(project: Project) -> str:
     rel = project.relative(project.tpl_path)
     try:
-        return project.tpl_path.read_text(encoding="utf-8")
+        # Bytes, not read_text(): universal newlines would turn CR and CRLF
+        # into LF, and templatefile() keeps them.
+        return project.tpl_path.read_bytes().decode("utf-8")
     except FileNotFoundError as e:
         raise RenderError("template not found: run `supabase-init build` first", path=rel) from e
     except UnicodeDecodeError as e:
@@ -200,7 +220,9 @@ def render_sql(project: Project, sources: VariableSources, config: Config | None
 
 
 def default_sources(project: Project, var_files: list[Path] | None = None,
-                    var_args: list[str] | None = None) -> VariableSources:
+                    var_args: list[str] | None = None,
+                    order: tuple[str, ...] = ()) -> VariableSources:
+    """``order``: "var" / "var_file" per command-line option, as given (see VariableSources)."""
     return VariableSources(var_files=tuple(var_files or ()), vars=tuple(var_args or ()),
-                           tfvars_dir=project.terraform_dir)
+                           tfvars_dir=project.terraform_dir, order=order)
 

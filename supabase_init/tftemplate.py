@@ -5,30 +5,67 @@ during ``terraform apply`` and by ``evaluate`` here; both must give the same
 bytes. Only what the generated templates use is supported: literal text, the
 escapes ``$${`` and ``%%{``, and ``${name}`` interpolations (with optional
 ``~`` strip markers). Anything else is an error, never passed through.
+
+Terraform behaviours reproduced here (each checked against the binary by the
+tests):
+
+* A strip marker trims white space (Go's ``unicode.IsSpace``) only within the
+  adjacent literal *token*, and HCL ends a literal token after each newline:
+  ``${x~}`` trims at most through the first following newline, ``${~x}`` only
+  the text after the last newline before it (plus that newline when nothing
+  else follows it).
+* A carriage return not followed by a line feed stops HCL's template scanner:
+  everything from it to the end of the file is one literal in which
+  ``${ ... }`` is not interpolated and ``$$``/``%%`` pairs are read greedily.
+* One leading byte order mark is dropped.
+* Strings are Unicode NFC-normalized (cty normalizes every string value).
+* Numbers are arbitrary-precision decimals printed in full (``1e3`` is
+  ``1000``, ``1e-7`` is ``0.0000001``, ``-0`` stays ``-0``).
+* ``${true}`` and ``${false}`` are the keywords, never variables.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
 
 from .errors import RenderError
 
-Value = str | int | float | bool
+Value = str | int | float | bool | Decimal
 
 # HCL's strip markers remove what Go's unicode.IsSpace calls white space.
 _GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007" \
             "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-_INTERP_BODY = re.compile(r"(~?)\s*([A-Za-z_][A-Za-z0-9_-]*)\s*(~?)\}")
+# The escapes come first: at the same position "$${" wins over "${", and the
+# leftmost match is what HCL's scanner sees ("$$${" is "$" then "$${").
+_OPENER = re.compile(r"\$\$\{|%%\{|\$\{|%\{")
+# Between the tokens of an interpolation HCL skips spaces, tabs and newlines.
+_GAP = r"(?:[ \t\n]|\r\n)*"
+_INTERP_BODY = re.compile(r"(~?)" + _GAP + r"([A-Za-z_][A-Za-z0-9_-]*)" + _GAP + r"(~?)\}")
+_LONE_CR = re.compile(r"\r(?!\n)")
+# Inside the literal that starts at a lone CR, "$$"/"%%" pairs are taken
+# greedily and only a pair directly followed by "{" loses a character.
+_RAW_PAIR = re.compile(r"([$%])\1(\{)?")
+_KEYWORDS = {"true": "true", "false": "false"}
 
 
-def escape_literal(text: str) -> str:
+def escape_literal(text: str, *, source: str = "generated SQL") -> str:
     """Make ``text`` come out of Terraform template evaluation unchanged.
 
     HCL reads ``$${`` as a literal ``${`` whatever precedes it (``$$${`` is
     ``$`` then ``${``), so doubling the first character of every opener is
-    exact. A ``$`` or ``%`` not followed by ``{`` is already literal.
+    exact. A ``$`` or ``%`` not followed by ``{`` is already literal. Text
+    that no template can reproduce (a lone carriage return) is an error.
     """
+    cr = _LONE_CR.search(text)
+    if cr is not None:
+        raise RenderError("a carriage return not followed by a line feed cannot be written in "
+                          "a Terraform template (Terraform reads everything after it as plain "
+                          "text); use LF or CRLF line endings",
+                          path=source, line=_line_of(text, cr.start()))
     return text.replace("${", "$${").replace("%{", "%%{")
 
 
@@ -42,14 +79,15 @@ def format_value(value: Value) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e21:
-            return str(int(value))
-        text = repr(value)
-        if "e" in text or "E" in text:
-            from decimal import Decimal
-
-            text = format(Decimal(text), "f")
+    if isinstance(value, float | Decimal):
+        # Terraform numbers are big decimals printed without an exponent;
+        # repr() is the shortest text that reads back as the same float.
+        number = value if isinstance(value, Decimal) else Decimal(repr(value))
+        if not number.is_finite():
+            raise RenderError(f"{value!r} is not a number Terraform can represent")
+        text = format(number, "f")
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
         return text
     return value
 
@@ -58,69 +96,120 @@ def _line_of(template: str, index: int) -> int:
     return template.count("\n", 0, index) + 1
 
 
+@dataclass(frozen=True)
+class _Interpolation:
+    name: str
+    strip_before: bool
+    strip_after: bool
+    line: int
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    literals: list[str]  # escapes resolved; one more than interpolations
+    interpolations: list[_Interpolation]
+    tail: str | None  # the literal from a lone carriage return to the end
+
+
+def _parse(template: str, source: str) -> _Parsed:
+    if template.startswith("\ufeff"):
+        template = template[1:]
+    cr = _LONE_CR.search(template)
+    head = template if cr is None else template[:cr.start()]
+    tail = None if cr is None else _RAW_PAIR.sub(
+        lambda m: m.group(1) + "{" if m.group(2) else m.group(0), template[cr.start():])
+    literals: list[str] = []
+    interpolations: list[_Interpolation] = []
+    piece: list[str] = []
+    pos = 0
+    # Lines are counted incrementally: counting from the start for every
+    # interpolation would make large templates quadratic.
+    line, counted = 1, 0
+    while (m := _OPENER.search(head, pos)) is not None:
+        opener = m.group()
+        if opener in ("$${", "%%{"):
+            piece.append(head[pos:m.start()] + opener[1:])
+            pos = m.end()
+            continue
+        line += head.count("\n", counted, m.start())
+        counted = m.start()
+        if opener == "%{":
+            raise RenderError("template directives (%{ ... }) are not supported; "
+                              "write %%{ for a literal %{", path=source, line=line)
+        body = _INTERP_BODY.match(head, m.end())
+        if body is None:
+            end = head.find("}", m.end())
+            if end == -1:
+                raise RenderError(f"unterminated interpolation {head[m.start():][:40]!r}: "
+                                  "no closing }", path=source, line=line)
+            raise RenderError(f"unsupported template expression {head[m.start():end + 1][:60]!r}"
+                              ": only ${name} is supported (write $${ for a literal ${)",
+                              path=source, line=line)
+        piece.append(head[pos:m.start()])
+        literals.append("".join(piece))
+        piece = []
+        interpolations.append(_Interpolation(name=body.group(2), strip_before=bool(body.group(1)),
+                                             strip_after=bool(body.group(3)), line=line))
+        pos = body.end()
+    piece.append(head[pos:])
+    literals.append("".join(piece))
+    return _Parsed(literals=literals, interpolations=interpolations, tail=tail)
+
+
 def referenced_names(template: str, *, source: str = "template") -> list[str]:
-    """Names interpolated by ``template``, in order of first use."""
+    """Variable names interpolated by ``template``, in order of first use."""
     names: list[str] = []
-    for _, name in _scan(template, source):
-        if name is not None and name not in names:
-            names.append(name)
+    for interp in _parse(template, source).interpolations:
+        if interp.name not in _KEYWORDS and interp.name != "null" and interp.name not in names:
+            names.append(interp.name)
     return names
 
 
-def _scan(template: str, source: str):  # type: ignore[no-untyped-def]
-    """Yield (literal text, None) and (strip flags, name) pieces."""
-    i = 0
-    n = len(template)
-    literal: list[str] = []
-    start = 0
-    while i < n:
-        ch = template[i]
-        if ch in "$%" and template.startswith(ch + ch + "{", i):
-            literal.append(template[start:i] + ch + "{")
-            i += 3
-            start = i
-            continue
-        if ch == "%" and template.startswith("%{", i):
-            raise RenderError("template directives (%{ ... }) are not supported",
-                              path=source, line=_line_of(template, i))
-        if ch == "$" and template.startswith("${", i):
-            m = _INTERP_BODY.match(template, i + 2)
-            if not m:
-                end = template.find("}", i)
-                snippet = template[i:end + 1 if end != -1 else i + 20][:40]
-                raise RenderError(
-                    f"unsupported template expression {snippet!r}: only ${{name}} is supported",
-                    path=source, line=_line_of(template, i))
-            literal.append(template[start:i])
-            yield "".join(literal), None
-            literal = []
-            yield (m.group(1), m.group(3)), m.group(2)
-            i = m.end()
-            start = i
-            continue
-        i += 1
-    literal.append(template[start:])
-    yield "".join(literal), None
+def _trim_first_token(text: str) -> str:
+    """What ``~}`` removes: leading white space up to and including one newline."""
+    newline = text.find("\n")
+    cut = len(text) if newline == -1 else newline + 1
+    return text[:cut].lstrip(_GO_SPACE) + text[cut:]
+
+
+def _trim_last_token(text: str) -> str:
+    """What ``${~`` removes: trailing white space back to the previous line's end."""
+    cut = text.rfind("\n", 0, len(text) - 1) + 1
+    return text[:cut] + text[cut:].rstrip(_GO_SPACE)
+
+
+def _value_text(interp: _Interpolation, variables: Mapping[str, Value], source: str) -> str:
+    if interp.name in _KEYWORDS:
+        return _KEYWORDS[interp.name]
+    if interp.name == "null":
+        raise RenderError("${null}: a null value cannot be interpolated", path=source,
+                          line=interp.line)
+    if interp.name not in variables:
+        raise RenderError(f"variable {interp.name!r} is used by the template but has no value",
+                          path=source, line=interp.line)
+    return format_value(variables[interp.name])
 
 
 def evaluate(template: str, variables: Mapping[str, Value], *, source: str = "template") -> str:
     """Evaluate ``template`` as Terraform's ``templatefile(path, variables)`` would."""
-    out: list[str] = []
-    strip_next = False
-    for piece, name in _scan(template, source):
-        if name is None:
-            text = piece
-            if strip_next:
-                text = text.lstrip(_GO_SPACE)
-                strip_next = False
-            out.append(text)
-            continue
-        strip_before, strip_after = piece
-        if strip_before and out:
-            out[-1] = out[-1].rstrip(_GO_SPACE)
-        if name not in variables:
-            raise RenderError(f"variable {name!r} is used by the template but has no value",
-                              path=source)
-        out.append(format_value(variables[name]))
-        strip_next = bool(strip_after)
-    return "".join(out)
+    parsed = _parse(template, source)
+    literals = list(parsed.literals)
+    tail = parsed.tail
+    values: list[str] = []
+    last = len(parsed.interpolations) - 1
+    for k, interp in enumerate(parsed.interpolations):
+        if interp.strip_before:
+            literals[k] = _trim_last_token(literals[k])
+        if interp.strip_after:
+            if k == last and tail is not None and not literals[k + 1]:
+                # The lone-CR literal is itself the token after "~}".
+                tail = tail.lstrip(_GO_SPACE)
+            literals[k + 1] = _trim_first_token(literals[k + 1])
+        values.append(_value_text(interp, variables, source))
+    out = [literals[0]]
+    for value, literal in zip(values, literals[1:], strict=True):
+        out.append(value)
+        out.append(literal)
+    if tail is not None:
+        out.append(tail)
+    return unicodedata.normalize("NFC", "".join(out))

@@ -1,10 +1,10 @@
 """Terraform-time variable values, resolved with Terraform's precedence.
 
 Lowest to highest: the config's defaults, ``TF_VAR_name`` environment
-variables, ``terraform.tfvars``, ``*.auto.tfvars`` (alphabetical), then each
-``-var-file`` in order, then each ``-var`` in order. Values are checked against
-the config's ``variable`` blocks (type and pattern), the same checks the
-Terraform module's ``validation`` blocks make.
+variables, ``terraform.tfvars``, ``*.auto.tfvars`` (alphabetical), then the
+``-var`` and ``-var-file`` options in the order they were given. Values are
+checked against the config's ``variable`` blocks (type and pattern), the same
+checks the Terraform module's ``validation`` blocks make.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,27 @@ class VariableSources:
     vars: tuple[str, ...] = ()  # "name=value" as given to -var
     tfvars_dir: Path | None = None  # directory searched for terraform.tfvars / *.auto.tfvars
     environ: Mapping[str, str] | None = None  # TF_VAR_*; None means os.environ
+    # "var" / "var_file" per option as it appeared on the command line, so that
+    # a later option wins as in Terraform. Entries beyond it come after, files
+    # first.
+    order: tuple[str, ...] = ()
+
+    def command_line(self) -> list[tuple[str, str | Path]]:
+        """The -var ("var", "name=value") and -var-file ("var_file", path) options, lowest first."""
+        files, args = list(self.var_files), list(self.vars)
+        items: list[tuple[str, str | Path]] = []
+        for kind in self.order:
+            if kind == "var_file" and files:
+                items.append((kind, files.pop(0)))
+            elif kind == "var" and args:
+                items.append((kind, args.pop(0)))
+        items.extend(("var_file", path) for path in files)
+        items.extend(("var", arg) for arg in args)
+        return items
+
+
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 def _convert(variable: Variable, raw: object, source: str) -> Value:
@@ -47,21 +69,20 @@ def _convert(variable: Variable, raw: object, source: str) -> Value:
     elif variable.type == "number":
         if isinstance(raw, int | float) and not isinstance(raw, bool):
             return raw
-        if isinstance(raw, str):
-            try:
+        # Python's int() and float() also take " 5", "1_000" and "nan";
+        # Terraform's string-to-number conversion takes none of them.
+        if isinstance(raw, str) and _DECIMAL.fullmatch(raw):
+            if _INTEGER.fullmatch(raw):
                 return int(raw)
-            except ValueError:
-                try:
-                    number = float(raw)
-                except ValueError:
-                    number = math.nan
-                if math.isfinite(number):
-                    return number
+            number = float(raw)
+            if math.isfinite(number):
+                return number
     elif variable.type == "bool":
         if isinstance(raw, bool):
             return raw
-        if raw in ("true", "false"):
-            return raw == "true"
+        # As Terraform's tobool(): "1" and "0" too, nothing else.
+        if raw in ("true", "false", "1", "0"):
+            return raw in ("true", "1")
     raise VariableError(f"{what}: expected a {variable.type}, got {raw!r}")
 
 
@@ -113,13 +134,18 @@ def resolve_variables(config: Config, sources: VariableSources) -> dict[str, Val
                             if p.name.endswith((".auto.tfvars", ".auto.tfvars.json"))))
     # Like Terraform, a tfvars file may set variables this config does not know
     # (the Terraform module's connection settings live there too); -var may not.
-    for path in [*files, *sources.var_files]:
-        for name, value in _read_tfvars(path).items():
+    def read_file(path: Path) -> None:
+        for name, found in _read_tfvars(path).items():
             if name in declared:
-                raw[name] = value
+                raw[name] = found
 
-    for item in sources.vars:
-        name, sep, value = item.partition("=")
+    for path in files:
+        read_file(path)
+    for kind, item in sources.command_line():
+        if kind == "var_file":
+            read_file(Path(item))
+            continue
+        name, sep, text = str(item).partition("=")
         name = name.strip()
         if not sep or not name:
             raise VariableError(f"-var {item!r}: expected name=value")
@@ -127,13 +153,13 @@ def resolve_variables(config: Config, sources: VariableSources) -> dict[str, Val
             known = ", ".join(declared) or "none"
             raise VariableError(f"-var {name}: no variable {name!r} is declared in "
                                 f"{config.path.name} (declared: {known})")
-        raw[name] = (value, f"-var {name}")
+        raw[name] = (text, f"-var {name}")
 
     values: dict[str, Value] = {}
     for name, variable in declared.items():
         if name in raw:
-            value, source = raw[name]
-            values[name] = _check(variable, _convert(variable, value, source), source)
+            given, source = raw[name]
+            values[name] = _check(variable, _convert(variable, given, source), source)
         elif variable.default is not None:
             values[name] = variable.default
         else:

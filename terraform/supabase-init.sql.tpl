@@ -97,36 +97,51 @@ CREATE TABLE IF NOT EXISTS "${schema}".target_group_mappings (
     CONSTRAINT target_group_mappings_pkey PRIMARY KEY (id),
     CONSTRAINT target_group_mappings_crm_name_key UNIQUE (crm_name)
 );
-ALTER TABLE "${schema}".target_group_mappings
-    ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid(),
-    ADD COLUMN IF NOT EXISTS crm_name text NOT NULL,
-    ADD COLUMN IF NOT EXISTS postgres_table text NOT NULL,
-    ADD COLUMN IF NOT EXISTS description text,
-    ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now(),
-    ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now();
 DO $do$
 BEGIN
-    IF NOT EXISTS (
-        SELECT FROM pg_catalog.pg_constraint
+    IF (SELECT count(*) FROM pg_catalog.pg_attribute
+        WHERE attrelid = '"${schema}".target_group_mappings'::pg_catalog.regclass
+          AND attname IN ('id', 'crm_name', 'postgres_table', 'description', 'created_at', 'updated_at')
+          AND NOT attisdropped
+          AND (atthasdef OR attname NOT IN ('id', 'created_at', 'updated_at'))
+          AND (attnotnull OR attname NOT IN ('id', 'crm_name', 'postgres_table', 'created_at', 'updated_at'))
+       ) + (
+        SELECT count(*) FROM pg_catalog.pg_constraint
         WHERE conrelid = '"${schema}".target_group_mappings'::pg_catalog.regclass
-          AND conname = 'target_group_mappings_pkey'
-    ) THEN
-        ALTER TABLE "${schema}".target_group_mappings ADD CONSTRAINT target_group_mappings_pkey PRIMARY KEY (id);
+          AND conname IN ('target_group_mappings_pkey', 'target_group_mappings_crm_name_key')
+       ) < 8 THEN
+        ALTER TABLE "${schema}".target_group_mappings
+            ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid(),
+            ALTER COLUMN id SET DEFAULT gen_random_uuid(),
+            ALTER COLUMN id SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS crm_name text NOT NULL,
+            ALTER COLUMN crm_name SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS postgres_table text NOT NULL,
+            ALTER COLUMN postgres_table SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS description text,
+            ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now(),
+            ALTER COLUMN created_at SET DEFAULT now(),
+            ALTER COLUMN created_at SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now(),
+            ALTER COLUMN updated_at SET DEFAULT now(),
+            ALTER COLUMN updated_at SET NOT NULL;
+        IF NOT EXISTS (
+            SELECT FROM pg_catalog.pg_constraint
+            WHERE conrelid = '"${schema}".target_group_mappings'::pg_catalog.regclass
+              AND conname = 'target_group_mappings_pkey'
+        ) THEN
+            ALTER TABLE "${schema}".target_group_mappings ADD CONSTRAINT target_group_mappings_pkey PRIMARY KEY (id);
+        END IF;
+        IF NOT EXISTS (
+            SELECT FROM pg_catalog.pg_constraint
+            WHERE conrelid = '"${schema}".target_group_mappings'::pg_catalog.regclass
+              AND conname = 'target_group_mappings_crm_name_key'
+        ) THEN
+            ALTER TABLE "${schema}".target_group_mappings ADD CONSTRAINT target_group_mappings_crm_name_key UNIQUE (crm_name);
+        END IF;
     END IF;
 END
 $do$;
-DO $do$
-BEGIN
-    IF NOT EXISTS (
-        SELECT FROM pg_catalog.pg_constraint
-        WHERE conrelid = '"${schema}".target_group_mappings'::pg_catalog.regclass
-          AND conname = 'target_group_mappings_crm_name_key'
-    ) THEN
-        ALTER TABLE "${schema}".target_group_mappings ADD CONSTRAINT target_group_mappings_crm_name_key UNIQUE (crm_name);
-    END IF;
-END
-$do$;
-
 CREATE OR REPLACE TRIGGER set_updated_at
     BEFORE UPDATE ON "${schema}".target_group_mappings
     FOR EACH ROW EXECUTE FUNCTION "${schema}".set_updated_at();
@@ -147,41 +162,59 @@ CREATE TABLE IF NOT EXISTS "${schema}".campaigns (
     CONSTRAINT campaigns_pkey PRIMARY KEY (id),
     CONSTRAINT campaigns_status_check CHECK (status IN ('draft', 'active', 'paused', 'completed'))
 );
-ALTER TABLE "${schema}".campaigns
-    ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid(),
-    ADD COLUMN IF NOT EXISTS name text NOT NULL,
-    ADD COLUMN IF NOT EXISTS description text,
-    ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT 'draft',
-    ADD COLUMN IF NOT EXISTS workflow_data jsonb NOT NULL DEFAULT '{}'::jsonb,
-    ADD COLUMN IF NOT EXISTS created_by uuid,
-    ADD COLUMN IF NOT EXISTS scheduled_at timestamptz,
-    ADD COLUMN IF NOT EXISTS started_at timestamptz,
-    ADD COLUMN IF NOT EXISTS completed_at timestamptz,
-    ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now(),
-    ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now();
 DO $do$
 BEGIN
-    IF NOT EXISTS (
-        SELECT FROM pg_catalog.pg_constraint
+    IF (SELECT count(*) FROM pg_catalog.pg_attribute
+        WHERE attrelid = '"${schema}".campaigns'::pg_catalog.regclass
+          AND attname IN ('id', 'name', 'description', 'status', 'workflow_data', 'created_by', 'scheduled_at', 'started_at', 'completed_at', 'created_at', 'updated_at')
+          AND NOT attisdropped
+          AND (atthasdef OR attname NOT IN ('id', 'status', 'workflow_data', 'created_at', 'updated_at'))
+          AND (attnotnull OR attname NOT IN ('id', 'name', 'status', 'workflow_data', 'created_at', 'updated_at'))
+       ) + (
+        SELECT count(*) FROM pg_catalog.pg_constraint
         WHERE conrelid = '"${schema}".campaigns'::pg_catalog.regclass
-          AND conname = 'campaigns_pkey'
-    ) THEN
-        ALTER TABLE "${schema}".campaigns ADD CONSTRAINT campaigns_pkey PRIMARY KEY (id);
+          AND conname IN ('campaigns_pkey', 'campaigns_status_check')
+       ) < 13 THEN
+        ALTER TABLE "${schema}".campaigns
+            ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid(),
+            ALTER COLUMN id SET DEFAULT gen_random_uuid(),
+            ALTER COLUMN id SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS name text NOT NULL,
+            ALTER COLUMN name SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS description text,
+            ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT 'draft',
+            ALTER COLUMN status SET DEFAULT 'draft',
+            ALTER COLUMN status SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS workflow_data jsonb NOT NULL DEFAULT '{}'::jsonb,
+            ALTER COLUMN workflow_data SET DEFAULT '{}'::jsonb,
+            ALTER COLUMN workflow_data SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS created_by uuid,
+            ADD COLUMN IF NOT EXISTS scheduled_at timestamptz,
+            ADD COLUMN IF NOT EXISTS started_at timestamptz,
+            ADD COLUMN IF NOT EXISTS completed_at timestamptz,
+            ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now(),
+            ALTER COLUMN created_at SET DEFAULT now(),
+            ALTER COLUMN created_at SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now(),
+            ALTER COLUMN updated_at SET DEFAULT now(),
+            ALTER COLUMN updated_at SET NOT NULL;
+        IF NOT EXISTS (
+            SELECT FROM pg_catalog.pg_constraint
+            WHERE conrelid = '"${schema}".campaigns'::pg_catalog.regclass
+              AND conname = 'campaigns_pkey'
+        ) THEN
+            ALTER TABLE "${schema}".campaigns ADD CONSTRAINT campaigns_pkey PRIMARY KEY (id);
+        END IF;
+        IF NOT EXISTS (
+            SELECT FROM pg_catalog.pg_constraint
+            WHERE conrelid = '"${schema}".campaigns'::pg_catalog.regclass
+              AND conname = 'campaigns_status_check'
+        ) THEN
+            ALTER TABLE "${schema}".campaigns ADD CONSTRAINT campaigns_status_check CHECK (status IN ('draft', 'active', 'paused', 'completed'));
+        END IF;
     END IF;
 END
 $do$;
-DO $do$
-BEGIN
-    IF NOT EXISTS (
-        SELECT FROM pg_catalog.pg_constraint
-        WHERE conrelid = '"${schema}".campaigns'::pg_catalog.regclass
-          AND conname = 'campaigns_status_check'
-    ) THEN
-        ALTER TABLE "${schema}".campaigns ADD CONSTRAINT campaigns_status_check CHECK (status IN ('draft', 'active', 'paused', 'completed'));
-    END IF;
-END
-$do$;
-
 DO $do$
 BEGIN
     IF NOT EXISTS (
@@ -193,10 +226,34 @@ BEGIN
     END IF;
 END
 $do$;
-CREATE INDEX IF NOT EXISTS campaigns_status_idx ON "${schema}".campaigns USING btree (status);
-CREATE INDEX IF NOT EXISTS campaigns_created_by_idx ON "${schema}".campaigns USING btree (created_by);
-CREATE INDEX IF NOT EXISTS campaigns_scheduled_at_idx ON "${schema}".campaigns USING btree (scheduled_at) WHERE scheduled_at IS NOT NULL;
-CREATE INDEX IF NOT EXISTS campaigns_created_at_idx ON "${schema}".campaigns USING btree (created_at DESC);
+DO $do$
+BEGIN
+    IF pg_catalog.to_regclass('"${schema}".campaigns_status_idx') IS NULL THEN
+        CREATE INDEX IF NOT EXISTS campaigns_status_idx ON "${schema}".campaigns USING btree (status);
+    END IF;
+END
+$do$;
+DO $do$
+BEGIN
+    IF pg_catalog.to_regclass('"${schema}".campaigns_created_by_idx') IS NULL THEN
+        CREATE INDEX IF NOT EXISTS campaigns_created_by_idx ON "${schema}".campaigns USING btree (created_by);
+    END IF;
+END
+$do$;
+DO $do$
+BEGIN
+    IF pg_catalog.to_regclass('"${schema}".campaigns_scheduled_at_idx') IS NULL THEN
+        CREATE INDEX IF NOT EXISTS campaigns_scheduled_at_idx ON "${schema}".campaigns USING btree (scheduled_at) WHERE scheduled_at IS NOT NULL;
+    END IF;
+END
+$do$;
+DO $do$
+BEGIN
+    IF pg_catalog.to_regclass('"${schema}".campaigns_created_at_idx') IS NULL THEN
+        CREATE INDEX IF NOT EXISTS campaigns_created_at_idx ON "${schema}".campaigns USING btree (created_at DESC);
+    END IF;
+END
+$do$;
 CREATE OR REPLACE TRIGGER set_updated_at
     BEFORE UPDATE ON "${schema}".campaigns
     FOR EACH ROW EXECUTE FUNCTION "${schema}".set_updated_at();
@@ -218,64 +275,92 @@ CREATE TABLE IF NOT EXISTS "${schema}".campaign_executions (
     CONSTRAINT campaign_executions_execution_type_check CHECK (execution_type IN ('manual', 'scheduled', 'triggered')),
     CONSTRAINT campaign_executions_status_check CHECK (status IN ('running', 'completed', 'failed', 'cancelled'))
 );
-ALTER TABLE "${schema}".campaign_executions
-    ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid(),
-    ADD COLUMN IF NOT EXISTS campaign_id uuid NOT NULL,
-    ADD COLUMN IF NOT EXISTS execution_type text NOT NULL DEFAULT 'manual',
-    ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT 'running',
-    ADD COLUMN IF NOT EXISTS execution_data jsonb NOT NULL DEFAULT '{}'::jsonb,
-    ADD COLUMN IF NOT EXISTS metrics jsonb NOT NULL DEFAULT '{}'::jsonb,
-    ADD COLUMN IF NOT EXISTS started_at timestamptz NOT NULL DEFAULT now(),
-    ADD COLUMN IF NOT EXISTS completed_at timestamptz,
-    ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now(),
-    ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now();
 DO $do$
 BEGIN
-    IF NOT EXISTS (
-        SELECT FROM pg_catalog.pg_constraint
+    IF (SELECT count(*) FROM pg_catalog.pg_attribute
+        WHERE attrelid = '"${schema}".campaign_executions'::pg_catalog.regclass
+          AND attname IN ('id', 'campaign_id', 'execution_type', 'status', 'execution_data', 'metrics', 'started_at', 'completed_at', 'created_at', 'updated_at')
+          AND NOT attisdropped
+          AND (atthasdef OR attname NOT IN ('id', 'execution_type', 'status', 'execution_data', 'metrics', 'started_at', 'created_at', 'updated_at'))
+          AND (attnotnull OR attname NOT IN ('id', 'campaign_id', 'execution_type', 'status', 'execution_data', 'metrics', 'started_at', 'created_at', 'updated_at'))
+       ) + (
+        SELECT count(*) FROM pg_catalog.pg_constraint
         WHERE conrelid = '"${schema}".campaign_executions'::pg_catalog.regclass
-          AND conname = 'campaign_executions_pkey'
-    ) THEN
-        ALTER TABLE "${schema}".campaign_executions ADD CONSTRAINT campaign_executions_pkey PRIMARY KEY (id);
+          AND conname IN ('campaign_executions_pkey', 'campaign_executions_campaign_id_fkey', 'campaign_executions_execution_type_check', 'campaign_executions_status_check')
+       ) < 14 THEN
+        ALTER TABLE "${schema}".campaign_executions
+            ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid(),
+            ALTER COLUMN id SET DEFAULT gen_random_uuid(),
+            ALTER COLUMN id SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS campaign_id uuid NOT NULL,
+            ALTER COLUMN campaign_id SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS execution_type text NOT NULL DEFAULT 'manual',
+            ALTER COLUMN execution_type SET DEFAULT 'manual',
+            ALTER COLUMN execution_type SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT 'running',
+            ALTER COLUMN status SET DEFAULT 'running',
+            ALTER COLUMN status SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS execution_data jsonb NOT NULL DEFAULT '{}'::jsonb,
+            ALTER COLUMN execution_data SET DEFAULT '{}'::jsonb,
+            ALTER COLUMN execution_data SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS metrics jsonb NOT NULL DEFAULT '{}'::jsonb,
+            ALTER COLUMN metrics SET DEFAULT '{}'::jsonb,
+            ALTER COLUMN metrics SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS started_at timestamptz NOT NULL DEFAULT now(),
+            ALTER COLUMN started_at SET DEFAULT now(),
+            ALTER COLUMN started_at SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS completed_at timestamptz,
+            ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now(),
+            ALTER COLUMN created_at SET DEFAULT now(),
+            ALTER COLUMN created_at SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now(),
+            ALTER COLUMN updated_at SET DEFAULT now(),
+            ALTER COLUMN updated_at SET NOT NULL;
+        IF NOT EXISTS (
+            SELECT FROM pg_catalog.pg_constraint
+            WHERE conrelid = '"${schema}".campaign_executions'::pg_catalog.regclass
+              AND conname = 'campaign_executions_pkey'
+        ) THEN
+            ALTER TABLE "${schema}".campaign_executions ADD CONSTRAINT campaign_executions_pkey PRIMARY KEY (id);
+        END IF;
+        IF NOT EXISTS (
+            SELECT FROM pg_catalog.pg_constraint
+            WHERE conrelid = '"${schema}".campaign_executions'::pg_catalog.regclass
+              AND conname = 'campaign_executions_campaign_id_fkey'
+        ) THEN
+            ALTER TABLE "${schema}".campaign_executions ADD CONSTRAINT campaign_executions_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES "${schema}".campaigns (id) ON DELETE CASCADE;
+        END IF;
+        IF NOT EXISTS (
+            SELECT FROM pg_catalog.pg_constraint
+            WHERE conrelid = '"${schema}".campaign_executions'::pg_catalog.regclass
+              AND conname = 'campaign_executions_execution_type_check'
+        ) THEN
+            ALTER TABLE "${schema}".campaign_executions ADD CONSTRAINT campaign_executions_execution_type_check CHECK (execution_type IN ('manual', 'scheduled', 'triggered'));
+        END IF;
+        IF NOT EXISTS (
+            SELECT FROM pg_catalog.pg_constraint
+            WHERE conrelid = '"${schema}".campaign_executions'::pg_catalog.regclass
+              AND conname = 'campaign_executions_status_check'
+        ) THEN
+            ALTER TABLE "${schema}".campaign_executions ADD CONSTRAINT campaign_executions_status_check CHECK (status IN ('running', 'completed', 'failed', 'cancelled'));
+        END IF;
     END IF;
 END
 $do$;
 DO $do$
 BEGIN
-    IF NOT EXISTS (
-        SELECT FROM pg_catalog.pg_constraint
-        WHERE conrelid = '"${schema}".campaign_executions'::pg_catalog.regclass
-          AND conname = 'campaign_executions_campaign_id_fkey'
-    ) THEN
-        ALTER TABLE "${schema}".campaign_executions ADD CONSTRAINT campaign_executions_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES "${schema}".campaigns (id) ON DELETE CASCADE;
+    IF pg_catalog.to_regclass('"${schema}".campaign_executions_campaign_id_idx') IS NULL THEN
+        CREATE INDEX IF NOT EXISTS campaign_executions_campaign_id_idx ON "${schema}".campaign_executions USING btree (campaign_id, started_at DESC);
     END IF;
 END
 $do$;
 DO $do$
 BEGIN
-    IF NOT EXISTS (
-        SELECT FROM pg_catalog.pg_constraint
-        WHERE conrelid = '"${schema}".campaign_executions'::pg_catalog.regclass
-          AND conname = 'campaign_executions_execution_type_check'
-    ) THEN
-        ALTER TABLE "${schema}".campaign_executions ADD CONSTRAINT campaign_executions_execution_type_check CHECK (execution_type IN ('manual', 'scheduled', 'triggered'));
+    IF pg_catalog.to_regclass('"${schema}".campaign_executions_status_idx') IS NULL THEN
+        CREATE INDEX IF NOT EXISTS campaign_executions_status_idx ON "${schema}".campaign_executions USING btree (status);
     END IF;
 END
 $do$;
-DO $do$
-BEGIN
-    IF NOT EXISTS (
-        SELECT FROM pg_catalog.pg_constraint
-        WHERE conrelid = '"${schema}".campaign_executions'::pg_catalog.regclass
-          AND conname = 'campaign_executions_status_check'
-    ) THEN
-        ALTER TABLE "${schema}".campaign_executions ADD CONSTRAINT campaign_executions_status_check CHECK (status IN ('running', 'completed', 'failed', 'cancelled'));
-    END IF;
-END
-$do$;
-
-CREATE INDEX IF NOT EXISTS campaign_executions_campaign_id_idx ON "${schema}".campaign_executions USING btree (campaign_id, started_at DESC);
-CREATE INDEX IF NOT EXISTS campaign_executions_status_idx ON "${schema}".campaign_executions USING btree (status);
 CREATE OR REPLACE TRIGGER set_updated_at
     BEFORE UPDATE ON "${schema}".campaign_executions
     FOR EACH ROW EXECUTE FUNCTION "${schema}".set_updated_at();
@@ -303,82 +388,113 @@ CREATE TABLE IF NOT EXISTS "${schema}".campaign_recipients (
     CONSTRAINT campaign_recipients_channel_check CHECK (channel IN ('email', 'sms', 'phone', 'push')),
     CONSTRAINT campaign_recipients_status_check CHECK (status IN ('pending', 'sent', 'delivered', 'opened', 'clicked', 'failed'))
 );
-ALTER TABLE "${schema}".campaign_recipients
-    ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid(),
-    ADD COLUMN IF NOT EXISTS campaign_id uuid NOT NULL,
-    ADD COLUMN IF NOT EXISTS execution_id uuid,
-    ADD COLUMN IF NOT EXISTS customer_id text,
-    ADD COLUMN IF NOT EXISTS email text,
-    ADD COLUMN IF NOT EXISTS phone text,
-    ADD COLUMN IF NOT EXISTS channel text NOT NULL,
-    ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT 'pending',
-    ADD COLUMN IF NOT EXISTS sent_at timestamptz,
-    ADD COLUMN IF NOT EXISTS delivered_at timestamptz,
-    ADD COLUMN IF NOT EXISTS opened_at timestamptz,
-    ADD COLUMN IF NOT EXISTS clicked_at timestamptz,
-    ADD COLUMN IF NOT EXISTS metadata jsonb NOT NULL DEFAULT '{}'::jsonb,
-    ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now(),
-    ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now();
 DO $do$
 BEGIN
-    IF NOT EXISTS (
-        SELECT FROM pg_catalog.pg_constraint
+    IF (SELECT count(*) FROM pg_catalog.pg_attribute
+        WHERE attrelid = '"${schema}".campaign_recipients'::pg_catalog.regclass
+          AND attname IN ('id', 'campaign_id', 'execution_id', 'customer_id', 'email', 'phone', 'channel', 'status', 'sent_at', 'delivered_at', 'opened_at', 'clicked_at', 'metadata', 'created_at', 'updated_at')
+          AND NOT attisdropped
+          AND (atthasdef OR attname NOT IN ('id', 'status', 'metadata', 'created_at', 'updated_at'))
+          AND (attnotnull OR attname NOT IN ('id', 'campaign_id', 'channel', 'status', 'metadata', 'created_at', 'updated_at'))
+       ) + (
+        SELECT count(*) FROM pg_catalog.pg_constraint
         WHERE conrelid = '"${schema}".campaign_recipients'::pg_catalog.regclass
-          AND conname = 'campaign_recipients_pkey'
-    ) THEN
-        ALTER TABLE "${schema}".campaign_recipients ADD CONSTRAINT campaign_recipients_pkey PRIMARY KEY (id);
+          AND conname IN ('campaign_recipients_pkey', 'campaign_recipients_campaign_id_fkey', 'campaign_recipients_execution_id_fkey', 'campaign_recipients_channel_check', 'campaign_recipients_status_check')
+       ) < 20 THEN
+        ALTER TABLE "${schema}".campaign_recipients
+            ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid(),
+            ALTER COLUMN id SET DEFAULT gen_random_uuid(),
+            ALTER COLUMN id SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS campaign_id uuid NOT NULL,
+            ALTER COLUMN campaign_id SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS execution_id uuid,
+            ADD COLUMN IF NOT EXISTS customer_id text,
+            ADD COLUMN IF NOT EXISTS email text,
+            ADD COLUMN IF NOT EXISTS phone text,
+            ADD COLUMN IF NOT EXISTS channel text NOT NULL,
+            ALTER COLUMN channel SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT 'pending',
+            ALTER COLUMN status SET DEFAULT 'pending',
+            ALTER COLUMN status SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS sent_at timestamptz,
+            ADD COLUMN IF NOT EXISTS delivered_at timestamptz,
+            ADD COLUMN IF NOT EXISTS opened_at timestamptz,
+            ADD COLUMN IF NOT EXISTS clicked_at timestamptz,
+            ADD COLUMN IF NOT EXISTS metadata jsonb NOT NULL DEFAULT '{}'::jsonb,
+            ALTER COLUMN metadata SET DEFAULT '{}'::jsonb,
+            ALTER COLUMN metadata SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now(),
+            ALTER COLUMN created_at SET DEFAULT now(),
+            ALTER COLUMN created_at SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now(),
+            ALTER COLUMN updated_at SET DEFAULT now(),
+            ALTER COLUMN updated_at SET NOT NULL;
+        IF NOT EXISTS (
+            SELECT FROM pg_catalog.pg_constraint
+            WHERE conrelid = '"${schema}".campaign_recipients'::pg_catalog.regclass
+              AND conname = 'campaign_recipients_pkey'
+        ) THEN
+            ALTER TABLE "${schema}".campaign_recipients ADD CONSTRAINT campaign_recipients_pkey PRIMARY KEY (id);
+        END IF;
+        IF NOT EXISTS (
+            SELECT FROM pg_catalog.pg_constraint
+            WHERE conrelid = '"${schema}".campaign_recipients'::pg_catalog.regclass
+              AND conname = 'campaign_recipients_campaign_id_fkey'
+        ) THEN
+            ALTER TABLE "${schema}".campaign_recipients ADD CONSTRAINT campaign_recipients_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES "${schema}".campaigns (id) ON DELETE CASCADE;
+        END IF;
+        IF NOT EXISTS (
+            SELECT FROM pg_catalog.pg_constraint
+            WHERE conrelid = '"${schema}".campaign_recipients'::pg_catalog.regclass
+              AND conname = 'campaign_recipients_execution_id_fkey'
+        ) THEN
+            ALTER TABLE "${schema}".campaign_recipients ADD CONSTRAINT campaign_recipients_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES "${schema}".campaign_executions (id) ON DELETE SET NULL;
+        END IF;
+        IF NOT EXISTS (
+            SELECT FROM pg_catalog.pg_constraint
+            WHERE conrelid = '"${schema}".campaign_recipients'::pg_catalog.regclass
+              AND conname = 'campaign_recipients_channel_check'
+        ) THEN
+            ALTER TABLE "${schema}".campaign_recipients ADD CONSTRAINT campaign_recipients_channel_check CHECK (channel IN ('email', 'sms', 'phone', 'push'));
+        END IF;
+        IF NOT EXISTS (
+            SELECT FROM pg_catalog.pg_constraint
+            WHERE conrelid = '"${schema}".campaign_recipients'::pg_catalog.regclass
+              AND conname = 'campaign_recipients_status_check'
+        ) THEN
+            ALTER TABLE "${schema}".campaign_recipients ADD CONSTRAINT campaign_recipients_status_check CHECK (status IN ('pending', 'sent', 'delivered', 'opened', 'clicked', 'failed'));
+        END IF;
     END IF;
 END
 $do$;
 DO $do$
 BEGIN
-    IF NOT EXISTS (
-        SELECT FROM pg_catalog.pg_constraint
-        WHERE conrelid = '"${schema}".campaign_recipients'::pg_catalog.regclass
-          AND conname = 'campaign_recipients_campaign_id_fkey'
-    ) THEN
-        ALTER TABLE "${schema}".campaign_recipients ADD CONSTRAINT campaign_recipients_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES "${schema}".campaigns (id) ON DELETE CASCADE;
+    IF pg_catalog.to_regclass('"${schema}".campaign_recipients_campaign_status_idx') IS NULL THEN
+        CREATE INDEX IF NOT EXISTS campaign_recipients_campaign_status_idx ON "${schema}".campaign_recipients USING btree (campaign_id, status);
     END IF;
 END
 $do$;
 DO $do$
 BEGIN
-    IF NOT EXISTS (
-        SELECT FROM pg_catalog.pg_constraint
-        WHERE conrelid = '"${schema}".campaign_recipients'::pg_catalog.regclass
-          AND conname = 'campaign_recipients_execution_id_fkey'
-    ) THEN
-        ALTER TABLE "${schema}".campaign_recipients ADD CONSTRAINT campaign_recipients_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES "${schema}".campaign_executions (id) ON DELETE SET NULL;
+    IF pg_catalog.to_regclass('"${schema}".campaign_recipients_execution_id_idx') IS NULL THEN
+        CREATE INDEX IF NOT EXISTS campaign_recipients_execution_id_idx ON "${schema}".campaign_recipients USING btree (execution_id);
     END IF;
 END
 $do$;
 DO $do$
 BEGIN
-    IF NOT EXISTS (
-        SELECT FROM pg_catalog.pg_constraint
-        WHERE conrelid = '"${schema}".campaign_recipients'::pg_catalog.regclass
-          AND conname = 'campaign_recipients_channel_check'
-    ) THEN
-        ALTER TABLE "${schema}".campaign_recipients ADD CONSTRAINT campaign_recipients_channel_check CHECK (channel IN ('email', 'sms', 'phone', 'push'));
+    IF pg_catalog.to_regclass('"${schema}".campaign_recipients_customer_id_idx') IS NULL THEN
+        CREATE INDEX IF NOT EXISTS campaign_recipients_customer_id_idx ON "${schema}".campaign_recipients USING btree (customer_id);
     END IF;
 END
 $do$;
 DO $do$
 BEGIN
-    IF NOT EXISTS (
-        SELECT FROM pg_catalog.pg_constraint
-        WHERE conrelid = '"${schema}".campaign_recipients'::pg_catalog.regclass
-          AND conname = 'campaign_recipients_status_check'
-    ) THEN
-        ALTER TABLE "${schema}".campaign_recipients ADD CONSTRAINT campaign_recipients_status_check CHECK (status IN ('pending', 'sent', 'delivered', 'opened', 'clicked', 'failed'));
+    IF pg_catalog.to_regclass('"${schema}".campaign_recipients_email_idx') IS NULL THEN
+        CREATE INDEX IF NOT EXISTS campaign_recipients_email_idx ON "${schema}".campaign_recipients USING btree (email) WHERE email IS NOT NULL;
     END IF;
 END
 $do$;
-
-CREATE INDEX IF NOT EXISTS campaign_recipients_campaign_status_idx ON "${schema}".campaign_recipients USING btree (campaign_id, status);
-CREATE INDEX IF NOT EXISTS campaign_recipients_execution_id_idx ON "${schema}".campaign_recipients USING btree (execution_id);
-CREATE INDEX IF NOT EXISTS campaign_recipients_customer_id_idx ON "${schema}".campaign_recipients USING btree (customer_id);
-CREATE INDEX IF NOT EXISTS campaign_recipients_email_idx ON "${schema}".campaign_recipients USING btree (email) WHERE email IS NOT NULL;
 CREATE OR REPLACE TRIGGER set_updated_at
     BEFORE UPDATE ON "${schema}".campaign_recipients
     FOR EACH ROW EXECUTE FUNCTION "${schema}".set_updated_at();
@@ -403,60 +519,108 @@ CREATE TABLE IF NOT EXISTS "${schema}".customer_360 (
     CONSTRAINT customer_360_customer_id_key UNIQUE (customer_id),
     CONSTRAINT customer_360_churn_risk_check CHECK (churn_risk IN ('low', 'medium', 'high'))
 );
-ALTER TABLE "${schema}".customer_360
-    ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid(),
-    ADD COLUMN IF NOT EXISTS customer_id text NOT NULL,
-    ADD COLUMN IF NOT EXISTS email text,
-    ADD COLUMN IF NOT EXISTS name text,
-    ADD COLUMN IF NOT EXISTS phone text,
-    ADD COLUMN IF NOT EXISTS segment text,
-    ADD COLUMN IF NOT EXISTS churn_risk text,
-    ADD COLUMN IF NOT EXISTS ltv numeric(14,2) NOT NULL DEFAULT 0,
-    ADD COLUMN IF NOT EXISTS total_deposit numeric(14,2) NOT NULL DEFAULT 0,
-    ADD COLUMN IF NOT EXISTS total_withdraw numeric(14,2) NOT NULL DEFAULT 0,
-    ADD COLUMN IF NOT EXISTS last_activity_at timestamptz,
-    ADD COLUMN IF NOT EXISTS metadata jsonb NOT NULL DEFAULT '{}'::jsonb,
-    ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now(),
-    ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now();
 DO $do$
 BEGIN
-    IF NOT EXISTS (
-        SELECT FROM pg_catalog.pg_constraint
+    IF (SELECT count(*) FROM pg_catalog.pg_attribute
+        WHERE attrelid = '"${schema}".customer_360'::pg_catalog.regclass
+          AND attname IN ('id', 'customer_id', 'email', 'name', 'phone', 'segment', 'churn_risk', 'ltv', 'total_deposit', 'total_withdraw', 'last_activity_at', 'metadata', 'created_at', 'updated_at')
+          AND NOT attisdropped
+          AND (atthasdef OR attname NOT IN ('id', 'ltv', 'total_deposit', 'total_withdraw', 'metadata', 'created_at', 'updated_at'))
+          AND (attnotnull OR attname NOT IN ('id', 'customer_id', 'ltv', 'total_deposit', 'total_withdraw', 'metadata', 'created_at', 'updated_at'))
+       ) + (
+        SELECT count(*) FROM pg_catalog.pg_constraint
         WHERE conrelid = '"${schema}".customer_360'::pg_catalog.regclass
-          AND conname = 'customer_360_pkey'
-    ) THEN
-        ALTER TABLE "${schema}".customer_360 ADD CONSTRAINT customer_360_pkey PRIMARY KEY (id);
+          AND conname IN ('customer_360_pkey', 'customer_360_customer_id_key', 'customer_360_churn_risk_check')
+       ) < 17 THEN
+        ALTER TABLE "${schema}".customer_360
+            ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid(),
+            ALTER COLUMN id SET DEFAULT gen_random_uuid(),
+            ALTER COLUMN id SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS customer_id text NOT NULL,
+            ALTER COLUMN customer_id SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS email text,
+            ADD COLUMN IF NOT EXISTS name text,
+            ADD COLUMN IF NOT EXISTS phone text,
+            ADD COLUMN IF NOT EXISTS segment text,
+            ADD COLUMN IF NOT EXISTS churn_risk text,
+            ADD COLUMN IF NOT EXISTS ltv numeric(14,2) NOT NULL DEFAULT 0,
+            ALTER COLUMN ltv SET DEFAULT 0,
+            ALTER COLUMN ltv SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS total_deposit numeric(14,2) NOT NULL DEFAULT 0,
+            ALTER COLUMN total_deposit SET DEFAULT 0,
+            ALTER COLUMN total_deposit SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS total_withdraw numeric(14,2) NOT NULL DEFAULT 0,
+            ALTER COLUMN total_withdraw SET DEFAULT 0,
+            ALTER COLUMN total_withdraw SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS last_activity_at timestamptz,
+            ADD COLUMN IF NOT EXISTS metadata jsonb NOT NULL DEFAULT '{}'::jsonb,
+            ALTER COLUMN metadata SET DEFAULT '{}'::jsonb,
+            ALTER COLUMN metadata SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now(),
+            ALTER COLUMN created_at SET DEFAULT now(),
+            ALTER COLUMN created_at SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now(),
+            ALTER COLUMN updated_at SET DEFAULT now(),
+            ALTER COLUMN updated_at SET NOT NULL;
+        IF NOT EXISTS (
+            SELECT FROM pg_catalog.pg_constraint
+            WHERE conrelid = '"${schema}".customer_360'::pg_catalog.regclass
+              AND conname = 'customer_360_pkey'
+        ) THEN
+            ALTER TABLE "${schema}".customer_360 ADD CONSTRAINT customer_360_pkey PRIMARY KEY (id);
+        END IF;
+        IF NOT EXISTS (
+            SELECT FROM pg_catalog.pg_constraint
+            WHERE conrelid = '"${schema}".customer_360'::pg_catalog.regclass
+              AND conname = 'customer_360_customer_id_key'
+        ) THEN
+            ALTER TABLE "${schema}".customer_360 ADD CONSTRAINT customer_360_customer_id_key UNIQUE (customer_id);
+        END IF;
+        IF NOT EXISTS (
+            SELECT FROM pg_catalog.pg_constraint
+            WHERE conrelid = '"${schema}".customer_360'::pg_catalog.regclass
+              AND conname = 'customer_360_churn_risk_check'
+        ) THEN
+            ALTER TABLE "${schema}".customer_360 ADD CONSTRAINT customer_360_churn_risk_check CHECK (churn_risk IN ('low', 'medium', 'high'));
+        END IF;
     END IF;
 END
 $do$;
 DO $do$
 BEGIN
-    IF NOT EXISTS (
-        SELECT FROM pg_catalog.pg_constraint
-        WHERE conrelid = '"${schema}".customer_360'::pg_catalog.regclass
-          AND conname = 'customer_360_customer_id_key'
-    ) THEN
-        ALTER TABLE "${schema}".customer_360 ADD CONSTRAINT customer_360_customer_id_key UNIQUE (customer_id);
+    IF pg_catalog.to_regclass('"${schema}".customer_360_segment_idx') IS NULL THEN
+        CREATE INDEX IF NOT EXISTS customer_360_segment_idx ON "${schema}".customer_360 USING btree (segment);
     END IF;
 END
 $do$;
 DO $do$
 BEGIN
-    IF NOT EXISTS (
-        SELECT FROM pg_catalog.pg_constraint
-        WHERE conrelid = '"${schema}".customer_360'::pg_catalog.regclass
-          AND conname = 'customer_360_churn_risk_check'
-    ) THEN
-        ALTER TABLE "${schema}".customer_360 ADD CONSTRAINT customer_360_churn_risk_check CHECK (churn_risk IN ('low', 'medium', 'high'));
+    IF pg_catalog.to_regclass('"${schema}".customer_360_churn_risk_idx') IS NULL THEN
+        CREATE INDEX IF NOT EXISTS customer_360_churn_risk_idx ON "${schema}".customer_360 USING btree (churn_risk);
     END IF;
 END
 $do$;
-
-CREATE INDEX IF NOT EXISTS customer_360_segment_idx ON "${schema}".customer_360 USING btree (segment);
-CREATE INDEX IF NOT EXISTS customer_360_churn_risk_idx ON "${schema}".customer_360 USING btree (churn_risk);
-CREATE INDEX IF NOT EXISTS customer_360_email_idx ON "${schema}".customer_360 USING btree (email) WHERE email IS NOT NULL;
-CREATE INDEX IF NOT EXISTS customer_360_last_activity_at_idx ON "${schema}".customer_360 USING btree (last_activity_at DESC);
-CREATE INDEX IF NOT EXISTS customer_360_metadata_idx ON "${schema}".customer_360 USING gin (metadata jsonb_path_ops);
+DO $do$
+BEGIN
+    IF pg_catalog.to_regclass('"${schema}".customer_360_email_idx') IS NULL THEN
+        CREATE INDEX IF NOT EXISTS customer_360_email_idx ON "${schema}".customer_360 USING btree (email) WHERE email IS NOT NULL;
+    END IF;
+END
+$do$;
+DO $do$
+BEGIN
+    IF pg_catalog.to_regclass('"${schema}".customer_360_last_activity_at_idx') IS NULL THEN
+        CREATE INDEX IF NOT EXISTS customer_360_last_activity_at_idx ON "${schema}".customer_360 USING btree (last_activity_at DESC);
+    END IF;
+END
+$do$;
+DO $do$
+BEGIN
+    IF pg_catalog.to_regclass('"${schema}".customer_360_metadata_idx') IS NULL THEN
+        CREATE INDEX IF NOT EXISTS customer_360_metadata_idx ON "${schema}".customer_360 USING gin (metadata jsonb_path_ops);
+    END IF;
+END
+$do$;
 CREATE OR REPLACE TRIGGER set_updated_at
     BEFORE UPDATE ON "${schema}".customer_360
     FOR EACH ROW EXECUTE FUNCTION "${schema}".set_updated_at();
@@ -471,27 +635,58 @@ CREATE TABLE IF NOT EXISTS "${schema}".customer_activities (
     created_at timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT customer_activities_pkey PRIMARY KEY (id)
 );
-ALTER TABLE "${schema}".customer_activities
-    ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid(),
-    ADD COLUMN IF NOT EXISTS customer_id text NOT NULL,
-    ADD COLUMN IF NOT EXISTS activity_type text NOT NULL,
-    ADD COLUMN IF NOT EXISTS activity_description text,
-    ADD COLUMN IF NOT EXISTS activity_data jsonb NOT NULL DEFAULT '{}'::jsonb,
-    ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now();
 DO $do$
 BEGIN
-    IF NOT EXISTS (
-        SELECT FROM pg_catalog.pg_constraint
+    IF (SELECT count(*) FROM pg_catalog.pg_attribute
+        WHERE attrelid = '"${schema}".customer_activities'::pg_catalog.regclass
+          AND attname IN ('id', 'customer_id', 'activity_type', 'activity_description', 'activity_data', 'created_at')
+          AND NOT attisdropped
+          AND (atthasdef OR attname NOT IN ('id', 'activity_data', 'created_at'))
+          AND (attnotnull OR attname NOT IN ('id', 'customer_id', 'activity_type', 'activity_data', 'created_at'))
+       ) + (
+        SELECT count(*) FROM pg_catalog.pg_constraint
         WHERE conrelid = '"${schema}".customer_activities'::pg_catalog.regclass
-          AND conname = 'customer_activities_pkey'
-    ) THEN
-        ALTER TABLE "${schema}".customer_activities ADD CONSTRAINT customer_activities_pkey PRIMARY KEY (id);
+          AND conname IN ('customer_activities_pkey')
+       ) < 7 THEN
+        ALTER TABLE "${schema}".customer_activities
+            ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid(),
+            ALTER COLUMN id SET DEFAULT gen_random_uuid(),
+            ALTER COLUMN id SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS customer_id text NOT NULL,
+            ALTER COLUMN customer_id SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS activity_type text NOT NULL,
+            ALTER COLUMN activity_type SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS activity_description text,
+            ADD COLUMN IF NOT EXISTS activity_data jsonb NOT NULL DEFAULT '{}'::jsonb,
+            ALTER COLUMN activity_data SET DEFAULT '{}'::jsonb,
+            ALTER COLUMN activity_data SET NOT NULL,
+            ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now(),
+            ALTER COLUMN created_at SET DEFAULT now(),
+            ALTER COLUMN created_at SET NOT NULL;
+        IF NOT EXISTS (
+            SELECT FROM pg_catalog.pg_constraint
+            WHERE conrelid = '"${schema}".customer_activities'::pg_catalog.regclass
+              AND conname = 'customer_activities_pkey'
+        ) THEN
+            ALTER TABLE "${schema}".customer_activities ADD CONSTRAINT customer_activities_pkey PRIMARY KEY (id);
+        END IF;
     END IF;
 END
 $do$;
-
-CREATE INDEX IF NOT EXISTS customer_activities_customer_created_idx ON "${schema}".customer_activities USING btree (customer_id, created_at DESC);
-CREATE INDEX IF NOT EXISTS customer_activities_activity_type_idx ON "${schema}".customer_activities USING btree (activity_type);
+DO $do$
+BEGIN
+    IF pg_catalog.to_regclass('"${schema}".customer_activities_customer_created_idx') IS NULL THEN
+        CREATE INDEX IF NOT EXISTS customer_activities_customer_created_idx ON "${schema}".customer_activities USING btree (customer_id, created_at DESC);
+    END IF;
+END
+$do$;
+DO $do$
+BEGIN
+    IF pg_catalog.to_regclass('"${schema}".customer_activities_activity_type_idx') IS NULL THEN
+        CREATE INDEX IF NOT EXISTS customer_activities_activity_type_idx ON "${schema}".customer_activities USING btree (activity_type);
+    END IF;
+END
+$do$;
 
 -- Active campaigns with their recipient counts. security_invoker: the
 -- caller's grants and row level security apply, not the view owner's.
@@ -542,142 +737,183 @@ SELECT
     round(100.0 * clicked_count / NULLIF(delivered_count, 0), 2) AS click_rate
 FROM funnel;
 
--- Row level security and policies: a policy the config does not list is
--- dropped; a listed one is re-created, so an edited policy converges.
-ALTER TABLE "${schema}".target_group_mappings ENABLE ROW LEVEL SECURITY;
+-- Row level security: enabled (and not forced) on every table.
 DO $do$
 DECLARE
-    stale record;
+    item record;
 BEGIN
-    FOR stale IN
-        SELECT policyname FROM pg_catalog.pg_policies
-        WHERE schemaname = '${schema}' AND tablename = 'target_group_mappings'
-          AND policyname NOT IN ('operators_all')
+    FOR item IN
+        SELECT c.relname
+        FROM pg_catalog.pg_class AS c
+        JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+        WHERE n.nspname = '${schema}'
+          AND c.relname = ANY (ARRAY['target_group_mappings', 'campaigns', 'campaign_executions', 'campaign_recipients', 'customer_360', 'customer_activities']::text[])
+          AND (NOT c.relrowsecurity OR c.relforcerowsecurity)
     LOOP
-        EXECUTE pg_catalog.format('DROP POLICY %I ON "${schema}".target_group_mappings', stale.policyname);
+        EXECUTE pg_catalog.format(
+            'ALTER TABLE %I.%I ENABLE ROW LEVEL SECURITY, NO FORCE ROW LEVEL SECURITY',
+            '${schema}', item.relname);
     END LOOP;
 END
 $do$;
-DROP POLICY IF EXISTS "operators_all" ON "${schema}".target_group_mappings;
-CREATE POLICY "operators_all" ON "${schema}".target_group_mappings AS PERMISSIVE FOR ALL TO "authenticated" USING (true) WITH CHECK (true);
-ALTER TABLE "${schema}".campaigns ENABLE ROW LEVEL SECURITY;
+
+-- Policies: a policy the config does not list is dropped; a listed one that
+-- is missing or differs from the config is (re-)created. An expression is
+-- compared as PostgreSQL prints it, so one written differently is simply
+-- re-created each time, with the same result.
 DO $do$
 DECLARE
-    stale record;
+    item record;
 BEGIN
-    FOR stale IN
-        SELECT policyname FROM pg_catalog.pg_policies
-        WHERE schemaname = '${schema}' AND tablename = 'campaigns'
-          AND policyname NOT IN ('operators_all')
+    FOR item IN
+        WITH wanted (table_name, policy_name, permissive, command, roles, using_expr,
+                     check_expr, create_policy) AS (
+            VALUES
+                ('target_group_mappings', 'operators_all', true, '*', ARRAY['authenticated']::text[], 'true', 'true',
+                 'CREATE POLICY "operators_all" ON "${schema}".target_group_mappings AS PERMISSIVE FOR ALL TO "authenticated" USING (true) WITH CHECK (true)'),
+                ('campaigns', 'operators_all', true, '*', ARRAY['authenticated']::text[], 'true', 'true',
+                 'CREATE POLICY "operators_all" ON "${schema}".campaigns AS PERMISSIVE FOR ALL TO "authenticated" USING (true) WITH CHECK (true)'),
+                ('campaign_executions', 'operators_all', true, '*', ARRAY['authenticated']::text[], 'true', 'true',
+                 'CREATE POLICY "operators_all" ON "${schema}".campaign_executions AS PERMISSIVE FOR ALL TO "authenticated" USING (true) WITH CHECK (true)'),
+                ('campaign_recipients', 'operators_all', true, '*', ARRAY['authenticated']::text[], 'true', 'true',
+                 'CREATE POLICY "operators_all" ON "${schema}".campaign_recipients AS PERMISSIVE FOR ALL TO "authenticated" USING (true) WITH CHECK (true)'),
+                ('customer_360', 'operators_all', true, '*', ARRAY['authenticated']::text[], 'true', 'true',
+                 'CREATE POLICY "operators_all" ON "${schema}".customer_360 AS PERMISSIVE FOR ALL TO "authenticated" USING (true) WITH CHECK (true)'),
+                ('customer_activities', 'operators_read', true, 'r', ARRAY['authenticated']::text[], 'true', NULL,
+                 'CREATE POLICY "operators_read" ON "${schema}".customer_activities AS PERMISSIVE FOR SELECT TO "authenticated" USING (true)'),
+                ('customer_activities', 'operators_insert', true, 'a', ARRAY['authenticated']::text[], NULL, 'true',
+                 'CREATE POLICY "operators_insert" ON "${schema}".customer_activities AS PERMISSIVE FOR INSERT TO "authenticated" WITH CHECK (true)')
+        ),
+        existing AS (
+            SELECT c.relname AS table_name, p.polname AS policy_name,
+                   p.polpermissive AS permissive, p.polcmd AS command,
+                   ARRAY(SELECT CASE WHEN r = 0 THEN 'public' ELSE pg_catalog.pg_get_userbyid(r)::text END
+                         FROM pg_catalog.unnest(p.polroles) AS r) AS roles,
+                   pg_catalog.pg_get_expr(p.polqual, p.polrelid) AS using_expr,
+                   pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) AS check_expr
+            FROM pg_catalog.pg_policy AS p
+            JOIN pg_catalog.pg_class AS c ON c.oid = p.polrelid
+            JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+            WHERE n.nspname = '${schema}'
+              AND c.relname = ANY (ARRAY['target_group_mappings', 'campaigns', 'campaign_executions', 'campaign_recipients', 'customer_360', 'customer_activities']::text[])
+        ),
+        matched AS (
+            SELECT e.table_name, e.policy_name, w.create_policy,
+                   w.policy_name IS NOT NULL
+                   AND e.permissive = w.permissive AND e.command = w.command::"char"
+                   AND e.roles @> w.roles AND w.roles @> e.roles
+                   AND e.using_expr IS NOT DISTINCT FROM w.using_expr
+                   AND e.check_expr IS NOT DISTINCT FROM w.check_expr AS same
+            FROM existing AS e
+            LEFT JOIN wanted AS w USING (table_name, policy_name)
+        )
+        SELECT 1 AS step, pg_catalog.format('DROP POLICY %I ON %I.%I', policy_name,
+                                            '${schema}', table_name) AS statement
+        FROM matched WHERE NOT same
+        UNION ALL
+        SELECT 2, w.create_policy
+        FROM wanted AS w
+        WHERE NOT EXISTS (SELECT FROM matched AS x
+                          WHERE x.table_name = w.table_name
+                            AND x.policy_name = w.policy_name AND x.same)
+        ORDER BY step
     LOOP
-        EXECUTE pg_catalog.format('DROP POLICY %I ON "${schema}".campaigns', stale.policyname);
+        EXECUTE item.statement;
     END LOOP;
 END
 $do$;
-DROP POLICY IF EXISTS "operators_all" ON "${schema}".campaigns;
-CREATE POLICY "operators_all" ON "${schema}".campaigns AS PERMISSIVE FOR ALL TO "authenticated" USING (true) WITH CHECK (true);
-ALTER TABLE "${schema}".campaign_executions ENABLE ROW LEVEL SECURITY;
+
+-- Grants: an object whose privileges for PUBLIC and the managed roles differ
+-- from the config's (extra, missing, WITH GRANT OPTION, or on a column) gets
+-- REVOKE ALL and then exactly the config's GRANTs. "ALL" was expanded to an
+-- explicit list, and MAINTAIN (PostgreSQL 17+) is not compared, so the result
+-- is the same on every server version. A schema's PUBLIC privileges belong to
+-- whoever owns the schema (public keeps USAGE for PUBLIC); only the managed
+-- roles' are converged there. Objects that get the same privileges share a
+-- row; %s in a statement stands for the object.
 DO $do$
 DECLARE
-    stale record;
+    item record;
+    statement text;
 BEGIN
-    FOR stale IN
-        SELECT policyname FROM pg_catalog.pg_policies
-        WHERE schemaname = '${schema}' AND tablename = 'campaign_executions'
-          AND policyname NOT IN ('operators_all')
+    FOR item IN
+        WITH wanted (keyword, targets, privileges, revoke_all, grants) AS (
+            VALUES
+                ('SCHEMA',
+                 ARRAY['"${schema}"']::text[],
+                 ARRAY['anon:USAGE', 'authenticated:USAGE', 'service_role:USAGE']::text[],
+                 'REVOKE ALL ON SCHEMA %s FROM "anon", "authenticated", "service_role"',
+                 ARRAY['GRANT USAGE ON SCHEMA %s TO "anon", "authenticated", "service_role"']::text[]),
+                ('FUNCTION',
+                 ARRAY['"${schema}".set_updated_at()']::text[],
+                 ARRAY['service_role:EXECUTE']::text[],
+                 'REVOKE ALL ON FUNCTION %s FROM PUBLIC, "anon", "authenticated", "service_role"',
+                 ARRAY['GRANT EXECUTE ON FUNCTION %s TO "service_role"']::text[]),
+                ('TABLE',
+                 ARRAY['"${schema}".target_group_mappings', '"${schema}".campaigns', '"${schema}".campaign_executions', '"${schema}".campaign_recipients', '"${schema}".customer_360']::text[],
+                 ARRAY['authenticated:SELECT', 'authenticated:INSERT', 'authenticated:UPDATE', 'authenticated:DELETE', 'service_role:SELECT', 'service_role:INSERT', 'service_role:UPDATE', 'service_role:DELETE', 'service_role:TRUNCATE', 'service_role:REFERENCES', 'service_role:TRIGGER']::text[],
+                 'REVOKE ALL ON TABLE %s FROM PUBLIC, "anon", "authenticated", "service_role"',
+                 ARRAY['GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE %s TO "authenticated"', 'GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLE %s TO "service_role"']::text[]),
+                ('TABLE',
+                 ARRAY['"${schema}".customer_activities']::text[],
+                 ARRAY['authenticated:SELECT', 'authenticated:INSERT', 'service_role:SELECT', 'service_role:INSERT', 'service_role:UPDATE', 'service_role:DELETE', 'service_role:TRUNCATE', 'service_role:REFERENCES', 'service_role:TRIGGER']::text[],
+                 'REVOKE ALL ON TABLE %s FROM PUBLIC, "anon", "authenticated", "service_role"',
+                 ARRAY['GRANT SELECT, INSERT ON TABLE %s TO "authenticated"', 'GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLE %s TO "service_role"']::text[]),
+                ('TABLE',
+                 ARRAY['"${schema}".active_campaigns', '"${schema}".campaign_metrics']::text[],
+                 ARRAY['authenticated:SELECT', 'service_role:SELECT']::text[],
+                 'REVOKE ALL ON TABLE %s FROM PUBLIC, "anon", "authenticated", "service_role"',
+                 ARRAY['GRANT SELECT ON TABLE %s TO "authenticated", "service_role"']::text[])
+        ),
+        actual AS (
+            SELECT w.*, t.target, acl.*
+            FROM wanted AS w
+            CROSS JOIN LATERAL pg_catalog.unnest(w.targets) AS t (target)
+            CROSS JOIN LATERAL (
+                SELECT c.relacl AS acl,
+                       pg_catalog.acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char",
+                                             c.relowner) AS default_acl,
+                       EXISTS (SELECT FROM pg_catalog.pg_attribute AS a,
+                                           pg_catalog.aclexplode(a.attacl) AS x
+                               WHERE a.attrelid = c.oid AND a.attacl IS NOT NULL
+                                 AND a.attnum > 0 AND NOT a.attisdropped
+                                 AND (x.grantee = 0 OR pg_catalog.pg_get_userbyid(x.grantee)
+                                                       = ANY (ARRAY['anon', 'authenticated', 'service_role']::text[])))
+                           AS column_acl
+                FROM pg_catalog.pg_class AS c
+                WHERE w.keyword IN ('TABLE', 'SEQUENCE')
+                  AND c.oid = pg_catalog.to_regclass(t.target)
+                UNION ALL
+                SELECT p.proacl, pg_catalog.acldefault('f', p.proowner), false
+                FROM pg_catalog.pg_proc AS p
+                WHERE w.keyword = 'FUNCTION' AND p.oid = pg_catalog.to_regprocedure(t.target)
+                UNION ALL
+                SELECT n.nspacl, pg_catalog.acldefault('n', n.nspowner), false
+                FROM pg_catalog.pg_namespace AS n
+                WHERE w.keyword = 'SCHEMA' AND n.nspname = '${schema}'
+            ) AS acl
+        )
+        SELECT cur.target, cur.revoke_all, cur.grants
+        FROM actual AS cur
+        CROSS JOIN LATERAL (
+            SELECT ARRAY(
+                SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC'
+                            ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END
+                       || ':' || a.privilege_type
+                       || CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END
+                FROM pg_catalog.aclexplode(coalesce(cur.acl, cur.default_acl)) AS a
+                WHERE a.privilege_type <> 'MAINTAIN'
+                  AND ((a.grantee = 0 AND cur.keyword <> 'SCHEMA')
+                       OR pg_catalog.pg_get_userbyid(a.grantee) = ANY (ARRAY['anon', 'authenticated', 'service_role']::text[]))
+            ) AS privileges
+        ) AS have
+        WHERE cur.column_acl
+           OR NOT (have.privileges @> cur.privileges AND cur.privileges @> have.privileges)
     LOOP
-        EXECUTE pg_catalog.format('DROP POLICY %I ON "${schema}".campaign_executions', stale.policyname);
+        EXECUTE pg_catalog.format(item.revoke_all, item.target);
+        FOREACH statement IN ARRAY item.grants LOOP
+            EXECUTE pg_catalog.format(statement, item.target);
+        END LOOP;
     END LOOP;
 END
 $do$;
-DROP POLICY IF EXISTS "operators_all" ON "${schema}".campaign_executions;
-CREATE POLICY "operators_all" ON "${schema}".campaign_executions AS PERMISSIVE FOR ALL TO "authenticated" USING (true) WITH CHECK (true);
-ALTER TABLE "${schema}".campaign_recipients ENABLE ROW LEVEL SECURITY;
-DO $do$
-DECLARE
-    stale record;
-BEGIN
-    FOR stale IN
-        SELECT policyname FROM pg_catalog.pg_policies
-        WHERE schemaname = '${schema}' AND tablename = 'campaign_recipients'
-          AND policyname NOT IN ('operators_all')
-    LOOP
-        EXECUTE pg_catalog.format('DROP POLICY %I ON "${schema}".campaign_recipients', stale.policyname);
-    END LOOP;
-END
-$do$;
-DROP POLICY IF EXISTS "operators_all" ON "${schema}".campaign_recipients;
-CREATE POLICY "operators_all" ON "${schema}".campaign_recipients AS PERMISSIVE FOR ALL TO "authenticated" USING (true) WITH CHECK (true);
-ALTER TABLE "${schema}".customer_360 ENABLE ROW LEVEL SECURITY;
-DO $do$
-DECLARE
-    stale record;
-BEGIN
-    FOR stale IN
-        SELECT policyname FROM pg_catalog.pg_policies
-        WHERE schemaname = '${schema}' AND tablename = 'customer_360'
-          AND policyname NOT IN ('operators_all')
-    LOOP
-        EXECUTE pg_catalog.format('DROP POLICY %I ON "${schema}".customer_360', stale.policyname);
-    END LOOP;
-END
-$do$;
-DROP POLICY IF EXISTS "operators_all" ON "${schema}".customer_360;
-CREATE POLICY "operators_all" ON "${schema}".customer_360 AS PERMISSIVE FOR ALL TO "authenticated" USING (true) WITH CHECK (true);
-ALTER TABLE "${schema}".customer_activities ENABLE ROW LEVEL SECURITY;
-DO $do$
-DECLARE
-    stale record;
-BEGIN
-    FOR stale IN
-        SELECT policyname FROM pg_catalog.pg_policies
-        WHERE schemaname = '${schema}' AND tablename = 'customer_activities'
-          AND policyname NOT IN ('operators_read', 'operators_insert')
-    LOOP
-        EXECUTE pg_catalog.format('DROP POLICY %I ON "${schema}".customer_activities', stale.policyname);
-    END LOOP;
-END
-$do$;
-DROP POLICY IF EXISTS "operators_read" ON "${schema}".customer_activities;
-CREATE POLICY "operators_read" ON "${schema}".customer_activities AS PERMISSIVE FOR SELECT TO "authenticated" USING (true);
-DROP POLICY IF EXISTS "operators_insert" ON "${schema}".customer_activities;
-CREATE POLICY "operators_insert" ON "${schema}".customer_activities AS PERMISSIVE FOR INSERT TO "authenticated" WITH CHECK (true);
-
--- Grants: revoke everything from PUBLIC and the managed roles, then grant
--- exactly what the config gives. "ALL" was expanded to an explicit list, so
--- the result is the same on every server version.
-REVOKE ALL ON SCHEMA "${schema}" FROM "anon", "authenticated", "service_role";
-GRANT USAGE ON SCHEMA "${schema}" TO "anon", "authenticated", "service_role";
-REVOKE ALL ON FUNCTION "${schema}".set_updated_at() FROM PUBLIC, "anon", "authenticated", "service_role";
-GRANT EXECUTE ON FUNCTION "${schema}".set_updated_at() TO "service_role";
-
-REVOKE ALL ON TABLE "${schema}".target_group_mappings FROM PUBLIC, "anon", "authenticated", "service_role";
-GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "${schema}".target_group_mappings TO "authenticated";
-GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLE "${schema}".target_group_mappings TO "service_role";
-
-REVOKE ALL ON TABLE "${schema}".campaigns FROM PUBLIC, "anon", "authenticated", "service_role";
-GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "${schema}".campaigns TO "authenticated";
-GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLE "${schema}".campaigns TO "service_role";
-
-REVOKE ALL ON TABLE "${schema}".campaign_executions FROM PUBLIC, "anon", "authenticated", "service_role";
-GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "${schema}".campaign_executions TO "authenticated";
-GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLE "${schema}".campaign_executions TO "service_role";
-
-REVOKE ALL ON TABLE "${schema}".campaign_recipients FROM PUBLIC, "anon", "authenticated", "service_role";
-GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "${schema}".campaign_recipients TO "authenticated";
-GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLE "${schema}".campaign_recipients TO "service_role";
-
-REVOKE ALL ON TABLE "${schema}".customer_360 FROM PUBLIC, "anon", "authenticated", "service_role";
-GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "${schema}".customer_360 TO "authenticated";
-GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLE "${schema}".customer_360 TO "service_role";
-
-REVOKE ALL ON TABLE "${schema}".customer_activities FROM PUBLIC, "anon", "authenticated", "service_role";
-GRANT SELECT, INSERT ON TABLE "${schema}".customer_activities TO "authenticated";
-GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLE "${schema}".customer_activities TO "service_role";
-
-REVOKE ALL ON TABLE "${schema}".active_campaigns FROM PUBLIC, "anon", "authenticated", "service_role";
-GRANT SELECT ON TABLE "${schema}".active_campaigns TO "authenticated", "service_role";
-
-REVOKE ALL ON TABLE "${schema}".campaign_metrics FROM PUBLIC, "anon", "authenticated", "service_role";
-GRANT SELECT ON TABLE "${schema}".campaign_metrics TO "authenticated", "service_role";
-

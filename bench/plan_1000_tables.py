@@ -1,0 +1,189 @@
+"""Plan and verify on a database with 1,000 tables, against per-object introspection.
+
+Generates a project with 1,000 table templates (tests/generated_project.py),
+applies it to a fresh database, then times:
+
+* plan and verify as the library runs them (snapshot, script in a rolled-back
+  transaction, snapshot, diff) on the rendered SQL;
+* the `supabase-init plan` / `verify` commands end to end, with where the time
+  goes (config, render, statements, snapshots);
+* one catalog snapshot (a fixed number of queries) against the obvious
+  alternative, per-object queries through information_schema, and the ratio.
+
+Usage: python bench/plan_1000_tables.py [--tables N] [--runs N] [--no-indexes]
+The server is SUPABASE_INIT_TEST_DATABASE_URL, else a throwaway embedded one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+from generated_project import generate_project  # noqa: E402
+
+ROLES = ("anon", "authenticated", "service_role")
+LIMIT_SECONDS = 1.5
+
+
+def median_time(fn: Callable[[], Any], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def naive_snapshot(conn: Any, schema: str) -> dict[tuple[str, str], Any]:
+    """The obvious alternative: list the tables, then ask about each one."""
+    items: dict[tuple[str, str], Any] = {}
+    tables = [r[0] for r in conn.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
+        "AND table_type = 'BASE TABLE'", (schema,))]
+    per_table = {
+        "columns": "SELECT column_name, data_type, is_nullable, column_default "
+                   "FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
+        "constraints": "SELECT constraint_name, constraint_type "
+                       "FROM information_schema.table_constraints "
+                       "WHERE table_schema = %s AND table_name = %s",
+        "indexes": "SELECT indexname, indexdef FROM pg_indexes "
+                   "WHERE schemaname = %s AND tablename = %s",
+        "triggers": "SELECT trigger_name, action_timing, event_manipulation "
+                    "FROM information_schema.triggers "
+                    "WHERE event_object_schema = %s AND event_object_table = %s",
+        "policies": "SELECT policyname, cmd, roles::text, qual, with_check FROM pg_policies "
+                    "WHERE schemaname = %s AND tablename = %s",
+        "grants": "SELECT grantee, privilege_type FROM information_schema.role_table_grants "
+                  "WHERE table_schema = %s AND table_name = %s",
+        "rls": "SELECT relrowsecurity, relforcerowsecurity FROM pg_class "
+               "WHERE oid = (quote_ident(%s) || '.' || quote_ident(%s))::regclass",
+    }
+    for table in tables:
+        for kind, query in per_table.items():
+            items[(kind, table)] = sorted(conn.execute(query, (schema, table)).fetchall())
+    return items
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tables", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--no-indexes", action="store_true",
+                        help="generate the tables without their index")
+    args = parser.parse_args()
+
+    import psycopg
+    from psycopg import sql as pgsql
+
+    from supabase_init.db import run_in_transaction
+    from supabase_init.introspect import plan_script, snapshot_catalog
+    from supabase_init.render import Project, default_sources, render_sql
+    from supabase_init.sqlsplit import split_statements
+
+    work = Path(tempfile.mkdtemp(prefix="supabase-init-bench-"))
+    server = None
+    server_url = os.environ.get("SUPABASE_INIT_TEST_DATABASE_URL")
+    if not server_url:
+        from supabase_init.embedded import start_embedded_server
+
+        server = start_embedded_server(work / "pgdata")
+        server_url = server.url
+    dbname = "bench_" + uuid.uuid4().hex[:8]
+    params = psycopg.conninfo.conninfo_to_dict(server_url)
+    params["dbname"] = dbname
+    url = psycopg.conninfo.make_conninfo(**params)
+    admin = psycopg.connect(server_url, autocommit=True)
+    admin.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(dbname)))
+    try:
+        version = admin.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
+        print(f"PostgreSQL {version}, {os.cpu_count()} CPUs, {args.tables} tables "
+              f"({'without' if args.no_indexes else 'with'} an index each), "
+              f"median of {args.runs} runs")
+
+        started = time.perf_counter()
+        project_dir = generate_project(work / "project", args.tables,
+                                       indexes=not args.no_indexes)
+        print(f"generate + build:        {time.perf_counter() - started:7.2f} s")
+        project = Project.at(project_dir)
+        config = project.load_config()
+        sql = render_sql(project, default_sources(project), config)
+        started = time.perf_counter()
+        run = run_in_transaction(url, sql, commit=True)
+        print(f"apply:                   {time.perf_counter() - started:7.2f} s "
+              f"({run.statements} statements, {len(sql) / 1e6:.1f} MB of SQL)")
+        with psycopg.connect(url, autocommit=True) as conn:
+            # Autovacuum analyzes the catalogs of a database this size in its
+            # first minute; do it now rather than time a planner in the dark.
+            conn.execute("ANALYZE")
+
+        def plan() -> Any:
+            return plan_script(url, sql, schema="public", roles=ROLES)
+
+        result = plan()
+        assert result.changes == [], result.changes[:5]
+        t_plan = median_time(plan, args.runs)
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            snapshot = snapshot_catalog(conn, schema="public", roles=ROLES)
+            t_snapshot = median_time(
+                lambda: snapshot_catalog(conn, schema="public", roles=ROLES), args.runs)
+            t_naive = median_time(lambda: naive_snapshot(conn, "public"), max(1, args.runs // 2))
+
+        t_config = median_time(project.load_config, args.runs)
+        t_render = median_time(lambda: render_sql(project, default_sources(project), config), 1)
+        t_split = median_time(lambda: split_statements(sql), args.runs)
+
+        def command(name: str) -> float:
+            started = time.perf_counter()
+            done = subprocess.run([sys.executable, "-m", "supabase_init", name, "--project",
+                                   str(project_dir), "--database-url", url],
+                                  capture_output=True, text=True)
+            elapsed = time.perf_counter() - started
+            assert done.returncode == 0, done.stderr[-2000:]
+            return elapsed
+
+        t_plan_cli = statistics.median(command("plan") for _ in range(max(1, args.runs // 2)))
+        t_verify_cli = statistics.median(command("verify")
+                                         for _ in range(max(1, args.runs // 2)))
+
+        verdict = "OK" if t_plan < LIMIT_SECONDS else "OVER"
+        print(f"catalog items:           {len(snapshot):7d}")
+        print(f"plan / verify (library): {t_plan:7.3f} s  [{verdict}: limit {LIMIT_SECONDS} s; "
+              "snapshot + script in a rolled-back transaction + snapshot + diff]")
+        print(f"  one snapshot:          {t_snapshot:7.3f} s  (fixed number of queries)")
+        print(f"  naive snapshot:        {t_naive:7.3f} s  (information_schema, "
+              f"{7 * args.tables + 1} queries)")
+        print(f"  ratio naive/snapshot:  {t_naive / t_snapshot:7.1f} x")
+        print(f"  plan with naive snapshots would take ~"
+              f"{t_plan - 2 * t_snapshot + 2 * t_naive:.2f} s "
+              f"({(t_plan - 2 * t_snapshot + 2 * t_naive) / t_plan:.1f} x)")
+        print(f"supabase-init plan:      {t_plan_cli:7.3f} s  (whole command)")
+        print(f"supabase-init verify:    {t_verify_cli:7.3f} s  (whole command)")
+        print(f"  of which config load:  {t_config:7.3f} s")
+        print(f"  of which render:       {t_render:7.3f} s")
+        print(f"  of which SQL split:    {t_split:7.3f} s")
+    finally:
+        admin.execute(pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            pgsql.Identifier(dbname)))
+        admin.close()
+        if server is not None:
+            server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,317 @@
+"""Catalog snapshots of one schema, and the difference between two of them.
+
+``snapshot_catalog`` reads everything a schema consists of with a fixed
+number of queries (``supabase_init/sql/*.sql``), whatever the object count.
+Every item is keyed by kind and name and carries only comparable text:
+no OIDs, sorted arrays, no PostgreSQL 17+ ``MAINTAIN``, no PostgreSQL 18
+NOT NULL constraint names. So two snapshots differ only where the schema
+really differs, and ``diff_snapshots`` turns that into a list of changes.
+
+``plan_script`` is plan and verify: snapshot, run the script inside a
+transaction (``db.run_in_transaction``), snapshot again, roll back, diff.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import psycopg
+
+# One file per catalog area, run in this order.
+QUERY_FILES = ("roles", "relations", "columns", "constraints", "indexes", "functions",
+               "triggers", "policies", "grants")
+
+CREATE, CHANGE, REMOVE = "create", "change", "remove"
+ACTIONS = (CREATE, CHANGE, REMOVE)
+
+# Display order: an object's group first by kind, then the object itself,
+# then what hangs off it.
+_GROUP_ORDER = ("role", "schema", "function", "procedure", "sequence", "table",
+                "foreign table", "view", "materialized view")
+_ITEM_ORDER = ("role", "schema", "function", "procedure", "sequence", "table", "foreign table",
+               "view", "materialized view", "column", "constraint", "index", "trigger",
+               "policy", "grant")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One catalog object: kind ("table", "column", "grant", ...), name, attributes.
+
+    ``raw`` is the attributes as PostgreSQL prints a jsonb (canonical: equal
+    values print equally), so comparing items compares text and only the
+    items that differ are ever parsed.
+    """
+
+    kind: str
+    name: str
+    parent: str | None
+    raw: str
+
+    @classmethod
+    def of(cls, kind: str, name: str, parent: str | None, attrs: Mapping[str, Any]) -> Item:
+        return cls(kind, name, parent, json.dumps(attrs, sort_keys=True))
+
+    @functools.cached_property
+    def attrs(self) -> dict[str, Any]:
+        value = json.loads(self.raw) if self.raw else {}
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def object(self) -> str:
+        """The object this item is listed under, e.g. "table campaigns"."""
+        return self.parent or f"{self.kind} {self.name}"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything one schema consists of, plus the managed roles, keyed by (kind, name)."""
+
+    schema: str
+    roles: tuple[str, ...]
+    items: Mapping[tuple[str, str], Item] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def get(self, kind: str, name: str) -> Item | None:
+        return self.items.get((kind, name))
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(name for k, name in self.items if k == kind)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference: what apply would create, change or remove/revoke.
+
+    ``name`` is schema-relative ("campaigns", "campaigns.status",
+    "table campaigns to anon"); ``object`` is what it is listed under.
+    """
+
+    action: str
+    kind: str
+    name: str
+    details: tuple[str, ...] = ()
+    object: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"action": self.action, "kind": self.kind, "name": self.name,
+                "object": self.object or f"{self.kind} {self.name}",
+                "details": list(self.details)}
+
+
+@functools.cache
+def _query(name: str) -> str:
+    """A catalog query, returning (kind, name, parent, attrs as jsonb text)."""
+    text = (resources.files("supabase_init") / "sql" / f"{name}.sql").read_text(encoding="utf-8")
+    return f"SELECT kind, name, parent, attrs::text FROM (\n{text}\n) AS q"
+
+
+def snapshot_catalog(conn: psycopg.Connection[Any], *, schema: str,
+                     roles: Sequence[str]) -> Snapshot:
+    """Read the schema's catalog and the roles' attributes (a fixed number of queries).
+
+    Runs in a savepoint (or a transaction when none is open) that is rolled
+    back, so it changes nothing, not even the caller's settings. Catalog
+    functions that print names (pg_get_indexdef, pg_get_viewdef, ...)
+    qualify them according to search_path, so it is pinned to pg_catalog:
+    snapshots taken before and after a script that sets its own read alike.
+    """
+    params = {"schema": schema, "roles": list(roles)}
+    items: dict[tuple[str, str], Item] = {}
+    with conn.transaction(force_rollback=True):
+        conn.execute("SELECT pg_catalog.set_config('search_path', 'pg_catalog', true)")
+        for name in QUERY_FILES:
+            for kind, item_name, parent, raw in conn.execute(_query(name), params):
+                items[(kind, item_name)] = Item(kind, item_name, parent, raw or "{}")
+    return Snapshot(schema=schema, roles=tuple(roles), items=items)
+
+
+# --------------------------------------------------------------------------
+# diff
+
+
+def _order(item: Item) -> tuple[Any, ...]:
+    group_kind, _, group_name = item.object.partition(" ")
+    if group_kind not in _GROUP_ORDER:  # "materialized view x", "foreign table x"
+        for known in _GROUP_ORDER:
+            if item.object.startswith(known + " "):
+                group_kind, group_name = known, item.object[len(known) + 1:]
+    rank = _GROUP_ORDER.index(group_kind) if group_kind in _GROUP_ORDER else len(_GROUP_ORDER)
+    item_rank = _ITEM_ORDER.index(item.kind) if item.kind in _ITEM_ORDER else len(_ITEM_ORDER)
+    return (rank, group_name, item_rank, item.name)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ", ".join(_text(v) for v in value) if value else "(none)"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_text(v)}" for k, v in sorted(value.items()))
+    return str(value)
+
+
+def _describe(item: Item) -> tuple[str, ...]:
+    """A one-line description of an item that is created or removed."""
+    a = item.attrs
+    if item.kind == "role":
+        return (" ".join(("LOGIN" if a.get("login") else "NOLOGIN",
+                          "INHERIT" if a.get("inherit") else "NOINHERIT",
+                          "BYPASSRLS" if a.get("bypass_rls") else "NOBYPASSRLS")),)
+    if item.kind == "column":
+        parts = [str(a.get("type"))]
+        if a.get("not_null"):
+            parts.append("NOT NULL")
+        if a.get("default") is not None:
+            parts.append(f"DEFAULT {a['default']}")
+        if a.get("identity"):
+            parts.append(f"GENERATED {a['identity']} AS IDENTITY")
+        if a.get("generated"):
+            parts.append(f"GENERATED ALWAYS AS ({a['generated']}) STORED")
+        return (" ".join(parts),)
+    if item.kind in ("table", "foreign table"):
+        security = ("row level security " + ("forced" if a.get("force_row_security")
+                                            else "enabled")
+                    if a.get("row_security") else "row level security disabled")
+        return (security,)
+    if item.kind in ("view", "materialized view"):
+        return (f"options: {_text(a.get('options'))}",) if a.get("options") else ()
+    if item.kind in ("function", "procedure"):
+        config = f", SET {_text(a.get('config'))}" if a.get("config") else ""
+        return (("SECURITY DEFINER" if a.get("security_definer") else "SECURITY INVOKER")
+                + config,)
+    if item.kind == "policy":
+        text = (f"AS {'PERMISSIVE' if a.get('permissive') else 'RESTRICTIVE'} "
+                f"FOR {a.get('command')} TO {_text(a.get('roles'))}")
+        if a.get("using") is not None:
+            text += f" USING ({a['using']})"
+        if a.get("with_check") is not None:
+            text += f" WITH CHECK ({a['with_check']})"
+        return (text,)
+    if item.kind == "trigger":
+        enabled = "" if a.get("enabled") == "origin" else f" ({a.get('enabled')})"
+        return (f"{a.get('definition')}{enabled}",)
+    if item.kind == "grant":
+        return (_text(a.get("privileges")),)
+    if "definition" in a:
+        return (str(a["definition"]),)
+    return ()
+
+
+def _attribute_changes(old: Item, new: Item) -> tuple[str, ...]:
+    details: list[str] = []
+    for key in sorted(old.attrs.keys() | new.attrs.keys()):
+        before, after = old.attrs.get(key), new.attrs.get(key)
+        if before == after:
+            continue
+        if isinstance(before, str) and isinstance(after, str) and (
+                "\n" in before or "\n" in after or len(before) + len(after) > 120):
+            details.append(f"{key} changes:")
+            lines = difflib.unified_diff(before.splitlines(), after.splitlines(),
+                                         lineterm="", n=1)
+            body = [line for line in lines if not line.startswith(("---", "+++", "@@"))]
+            details.extend("  " + line for line in body[:40])
+            if len(body) > 40:
+                details.append(f"  ... {len(body) - 40} more lines")
+        else:
+            details.append(f"{key}: {_text(before)} -> {_text(after)}")
+    return tuple(details)
+
+
+def diff_snapshots(before: Snapshot, after: Snapshot) -> list[Change]:
+    """What turns ``before`` into ``after``, in display order.
+
+    A grant is one item per (object, grantee); privileges it gains are a
+    create and privileges it loses a remove, so a revoked privilege counts
+    as a revoke even when the grantee keeps others.
+    """
+    changes: list[Change] = []
+    differing = [after.items.get(k) or before.items[k]
+                 for k in before.items.keys() | after.items.keys()
+                 if before.items.get(k) != after.items.get(k)]
+    for ref in sorted(differing, key=_order):
+        key = (ref.kind, ref.name)
+        old, new = before.items.get(key), after.items.get(key)
+        if old is not None and new is not None and old.attrs == new.attrs:
+            continue
+        if ref.kind == "grant":
+            had = set(old.attrs.get("privileges") or ()) if old else set()
+            gets = set(new.attrs.get("privileges") or ()) if new else set()
+            if gets - had:
+                changes.append(Change(CREATE, ref.kind, ref.name,
+                                      (", ".join(sorted(gets - had)),), ref.object))
+            if had - gets:
+                changes.append(Change(REMOVE, ref.kind, ref.name,
+                                      (", ".join(sorted(had - gets)),), ref.object))
+        elif old is None:
+            assert new is not None
+            changes.append(Change(CREATE, ref.kind, ref.name, _describe(new), ref.object))
+        elif new is None:
+            changes.append(Change(REMOVE, ref.kind, ref.name, _describe(old), ref.object))
+        else:
+            changes.append(Change(CHANGE, ref.kind, ref.name, _attribute_changes(old, new),
+                                  ref.object))
+    return changes
+
+
+def count_changes(changes: Sequence[Change]) -> dict[str, int]:
+    """{"add": n, "change": n, "revoke": n} — the numbers of the summary line."""
+    return {"add": sum(c.action == CREATE for c in changes),
+            "change": sum(c.action == CHANGE for c in changes),
+            "revoke": sum(c.action == REMOVE for c in changes)}
+
+
+def summary_line(changes: Sequence[Change], label: str = "Plan") -> str:
+    """``Plan: 3 to add, 1 to change, 2 to revoke.``"""
+    n = count_changes(changes)
+    return f"{label}: {n['add']} to add, {n['change']} to change, {n['revoke']} to revoke."
+
+
+# --------------------------------------------------------------------------
+# plan
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What running a script would change, measured on the target and rolled back."""
+
+    schema: str
+    changes: list[Change]
+    before: Snapshot
+    after: Snapshot
+    seconds: float = 0.0
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+
+def plan_script(dsn: str, sql: str, *, schema: str, roles: Sequence[str],
+                settings: Mapping[str, str] | None = None,
+                on_statement: Callable[..., Any] | None = None) -> Plan:
+    """Snapshot, run ``sql`` in a transaction, snapshot, roll back, diff.
+
+    The database is never changed: the transaction is always rolled back,
+    also when the script succeeds. A failing statement raises ApplyError as
+    apply would.
+    """
+    from .db import run_in_transaction
+
+    def snapshot(conn: psycopg.Connection[Any]) -> Snapshot:
+        return snapshot_catalog(conn, schema=schema, roles=roles)
+
+    run = run_in_transaction(dsn, sql, commit=False, on_statement=on_statement,
+                             snapshot=snapshot, settings=settings)
+    assert run.before is not None and run.after is not None
+    return Plan(schema=schema, changes=diff_snapshots(run.before, run.after),
+                before=run.before, after=run.after, seconds=run.seconds)

@@ -1,0 +1,53 @@
+-- Privileges of the managed roles and PUBLIC on the schema, its relations,
+-- their columns and its functions: one row per (object, grantee). A NULL ACL
+-- means the built-in default (acldefault), e.g. EXECUTE for PUBLIC on a new
+-- function. MAINTAIN (PostgreSQL 17+, part of a table's ALL) is left out so
+-- that servers before and after 17 read the same.
+WITH managed AS (
+    SELECT r.oid, r.rolname::text AS rolname
+    FROM pg_catalog.pg_roles AS r WHERE r.rolname = ANY (%(roles)s::text[])
+    UNION ALL
+    SELECT 0, 'PUBLIC'
+),
+target AS (
+    SELECT n.oid AS nspoid FROM pg_catalog.pg_namespace AS n WHERE n.nspname = %(schema)s
+),
+acl AS (
+    SELECT 'schema ' || n.nspname AS object, 'schema ' || n.nspname AS parent,
+           pg_catalog.aclexplode(coalesce(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) AS a
+    FROM pg_catalog.pg_namespace AS n JOIN target ON target.nspoid = n.oid
+    UNION ALL
+    SELECT CASE c.relkind WHEN 'S' THEN 'sequence ' WHEN 'v' THEN 'view '
+                          WHEN 'm' THEN 'materialized view ' WHEN 'f' THEN 'foreign table '
+                          ELSE 'table ' END || c.relname AS object,
+           NULL,
+           pg_catalog.aclexplode(coalesce(c.relacl, pg_catalog.acldefault(
+               CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner)))
+    FROM pg_catalog.pg_class AS c JOIN target ON target.nspoid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+    UNION ALL
+    SELECT 'column ' || c.relname || '.' || att.attname,
+           CASE c.relkind WHEN 'v' THEN 'view ' WHEN 'm' THEN 'materialized view '
+                          WHEN 'f' THEN 'foreign table ' ELSE 'table ' END || c.relname,
+           pg_catalog.aclexplode(att.attacl)
+    FROM pg_catalog.pg_attribute AS att
+    JOIN pg_catalog.pg_class AS c ON c.oid = att.attrelid
+    JOIN target ON target.nspoid = c.relnamespace
+    WHERE att.attacl IS NOT NULL AND att.attnum > 0 AND NOT att.attisdropped
+    UNION ALL
+    SELECT CASE p.prokind WHEN 'p' THEN 'procedure ' ELSE 'function ' END
+               || p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')',
+           NULL,
+           pg_catalog.aclexplode(coalesce(p.proacl, pg_catalog.acldefault('f', p.proowner)))
+    FROM pg_catalog.pg_proc AS p JOIN target ON target.nspoid = p.pronamespace
+    WHERE p.prokind IN ('f', 'p')
+)
+SELECT 'grant' AS kind,
+       acl.object || ' to ' || m.rolname AS name,
+       coalesce(acl.parent, acl.object) AS parent,
+       jsonb_build_object('privileges', pg_catalog.array_agg(
+           (acl.a).privilege_type || CASE WHEN (acl.a).is_grantable THEN ' WITH GRANT OPTION' ELSE '' END
+           ORDER BY (acl.a).privilege_type)) AS attrs
+FROM acl JOIN managed AS m ON m.oid = (acl.a).grantee
+WHERE (acl.a).privilege_type <> 'MAINTAIN'
+GROUP BY acl.object, acl.parent, m.rolname

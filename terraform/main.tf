@@ -1,0 +1,89 @@
+locals {
+  # Every variable of supabase-init.hcl: templatefile() fails when the
+  # template uses a name this map lacks.
+  template_variables = {
+    schema            = var.schema
+    lock_timeout      = var.lock_timeout
+    statement_timeout = var.statement_timeout
+  }
+
+  sql        = templatefile("${path.module}/supabase-init.sql.tpl", local.template_variables)
+  sql_sha256 = sha256(local.sql)
+
+  # Terraform can hand a provisioner data only through its command line and
+  # its environment, and Linux caps each single argument or environment
+  # string at 128 KiB (MAX_ARG_STRLEN): a 1 MiB script in either fails with
+  # "argument list too long". So the SQL travels gzip-compressed and
+  # base64-encoded, split into environment variables of 96,000 characters,
+  # and the command reassembles it into a private temporary file for psql.
+  # What remains is the limit on arguments plus environment together (ARG_MAX,
+  # 2 MiB on a default Linux), checked by the precondition below.
+  #
+  # regexall() splits in one linear pass (substr() re-scans the string from
+  # its start on every call); RE2 caps a repetition at 1000, hence pieces of
+  # 1000 characters joined 96 at a time.
+  payload_pieces = regexall("[A-Za-z0-9+/=]{1,1000}", base64gzip(local.sql))
+  payload_environment = {
+    for first in range(0, length(local.payload_pieces), 96) :
+    format("SUPABASE_INIT_SQL_%04d", first / 96) => join("", slice(local.payload_pieces, first, min(first + 96, length(local.payload_pieces))))
+  }
+  max_payload_pieces = 1536
+
+  connection_environment = {
+    PGHOST             = var.host
+    PGPORT             = tostring(var.port)
+    PGDATABASE         = var.database
+    PGUSER             = var.user
+    PGSSLMODE          = var.sslmode
+    PGAPPNAME          = "supabase-init (terraform)"
+    SUPABASE_INIT_PSQL = var.psql_path
+  }
+
+  # nonsensitive() on the null test only: whether a password was given is
+  # not secret, and a sensitive condition would mark the whole environment
+  # sensitive, which makes Terraform hide psql's output even when the
+  # password comes from the environment.
+  password_environment = nonsensitive(var.password == null) ? {} : { PGPASSWORD = var.password }
+}
+
+resource "terraform_data" "this" {
+  # Replaced, and so re-run, when the SQL or the target database changes.
+  # Only hashes and connection identity land in state; never the password.
+  triggers_replace = {
+    sql_sha256 = local.sql_sha256
+    host       = var.host
+    port       = var.port
+    database   = var.database
+    user       = var.user
+  }
+  input = local.sql_sha256
+
+  lifecycle {
+    precondition {
+      condition     = length(local.payload_pieces) <= local.max_payload_pieces
+      error_message = "The rendered SQL is too large to hand to psql: about ${length(local.payload_pieces)} KB once compressed and base64-encoded, and at most ${local.max_payload_pieces} KB fit in a process environment (see the module README, \"How the SQL reaches psql\"); `supabase-init apply` has no such limit."
+    }
+  }
+
+  provisioner "local-exec" {
+    interpreter = ["/bin/sh", "-c"]
+    # psql reads the script from a file, so its errors name the line
+    # (psql:supabase-init.sql:LINE: ERROR: ...), the same line as in
+    # `supabase-init render` output. -X ignores ~/.psqlrc; ON_ERROR_STOP with
+    # --single-transaction rolls everything back on the first error and exits
+    # non-zero, which fails `terraform apply`. client_min_messages hides the
+    # script's "already exists, skipping" notices on a re-run.
+    command     = <<-EOT
+      set -eu
+      work=$(mktemp -d)
+      trap 'rm -rf "$work"' EXIT
+      cd "$work"
+      printf '%s' ${join(" ", [for name in keys(local.payload_environment) : "\"$${${name}}\""])} > supabase-init.sql.gz.b64
+      base64 -d < supabase-init.sql.gz.b64 > supabase-init.sql.gz
+      gzip -dc < supabase-init.sql.gz > supabase-init.sql
+      "$SUPABASE_INIT_PSQL" -X -q -v ON_ERROR_STOP=1 --single-transaction \
+        -c 'SET client_min_messages = warning' -f supabase-init.sql
+    EOT
+    environment = merge(local.payload_environment, local.connection_environment, local.password_environment)
+  }
+}

@@ -1,0 +1,124 @@
+"""Every command has help with an example, is in the README, and usage errors exit 1.
+
+The commands are read from the Typer app itself, so a command added later is
+covered without touching this file.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from typing import Any
+
+import pytest
+import typer.main
+
+from conftest import REPO, run_cli
+from supabase_init.cli import app
+
+
+def subcommands(command: Any) -> dict[str, Any]:
+    """A group's commands (Typer's click may be vendored: no isinstance check)."""
+    return dict(getattr(command, "commands", None) or {})
+
+
+def command_paths() -> list[tuple[str, ...]]:
+    """Every (sub)command as a tuple of names, e.g. ("build",)."""
+    paths: list[tuple[str, ...]] = []
+
+    def walk(group: Any, prefix: tuple[str, ...]) -> None:
+        for name, command in sorted(subcommands(group).items()):
+            if command.hidden:
+                continue
+            paths.append((*prefix, name))
+            walk(command, (*prefix, name))
+
+    walk(typer.main.get_command(app), ())
+    return paths
+
+
+COMMANDS = command_paths()
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def single_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 1, (result.returncode, result.stdout, result.stderr)
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    return lines[0]
+
+
+def test_the_build_and_render_commands_are_registered() -> None:
+    assert {("build",), ("render",)} <= set(COMMANDS)
+
+
+def test_top_level_help() -> None:
+    result = run_cli("--help")
+    assert result.returncode == 0, result.stderr
+    text = flat(result.stdout)
+    assert "provisioning SQL" in text
+    assert "Example: supabase-init " in text
+    for path in COMMANDS:
+        if len(path) == 1:
+            assert re.search(rf"^  {re.escape(path[0])}\b", result.stdout, re.MULTILINE), path
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
+def test_command_help_has_a_description_and_an_example(path: tuple[str, ...]) -> None:
+    command = typer.main.get_command(app)
+    for name in path:
+        command = subcommands(command)[name]
+    description = (command.help or "").strip()
+    assert description, f"{' '.join(path)} has no docstring"
+
+    result = run_cli(*path, "--help")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    text = flat(result.stdout)
+    assert text.startswith(f"Usage: supabase-init {' '.join(path)} ")
+    assert flat(description.split("\n\n")[0]) in text
+    assert re.search(rf"Example: supabase-init {re.escape(' '.join(path))}\b", text), text
+
+
+def readme_commands() -> set[str]:
+    """Command names in the first column of README.md's Commands table."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Commands\n", 1)[1].split("\n## ", 1)[0]
+    names = set()
+    for line in section.splitlines():
+        m = re.match(r"\|\s*`supabase-init ((?:[a-z][a-z0-9-]*)(?: [a-z][a-z0-9-]*)*)", line)
+        if m:
+            names.add(m.group(1))
+    return names
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
+def test_command_is_in_the_readme_commands_table(path: tuple[str, ...]) -> None:
+    listed = readme_commands()
+    name = " ".join(path)
+    # A row may carry the arguments after the name ("build [--check]").
+    assert any(entry == name or entry.startswith(name + " ") for entry in listed), \
+        f"`supabase-init {name}` is missing from README.md's Commands table ({sorted(listed)})"
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
+def test_unknown_option_is_a_usage_error_exit_1(path: tuple[str, ...]) -> None:
+    line = single_error_line(run_cli(*path, "--no-such-option"))
+    assert "--no-such-option" in line
+    assert f"supabase-init {' '.join(path)} --help" in line
+
+
+@pytest.mark.parametrize("args", [
+    ["no-such-command"],
+    ["render", "-var"],
+    ["render", "unexpected-argument"],
+    ["build", "--check=yes"],
+])
+def test_usage_errors_exit_1_never_2(args: list[str]) -> None:
+    single_error_line(run_cli(*args))

@@ -1,0 +1,428 @@
+"""The Terraform module in terraform/: real `terraform` binary, real PostgreSQL, real psql.
+
+Every run happens in a temporary copy of the module (or of a `project` copy),
+so no .terraform directory or state ever lands in the repository.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import re
+import shutil
+import string
+import subprocess
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+from catalog import catalog_fingerprint, user_schema_is_empty
+from conftest import IN_CI, REPO, FreshDatabase, create_database, drop_database, run_cli
+from supabase_init.config import load_config, pattern_matches
+
+MODULE = REPO / "terraform"
+
+# The module's own inputs; every other variable must mirror supabase-init.hcl.
+CONNECTION_VARIABLES = {"host", "port", "database", "user", "sslmode", "password", "psql_path"}
+HCL_TYPES = {"string": "string", "number": "number", "bool": "bool"}
+
+# Values for a non-default run, so parity covers the variables too.
+CRM_VARIABLES = {"schema": "crm", "lock_timeout": "7s", "statement_timeout": "2min"}
+
+
+# --------------------------------------------------------------------------
+# drift guard: module variables vs the config's variable blocks
+
+
+def _parse_hcl(path: Path) -> dict:
+    import hcl2
+    from hcl2.utils import SerializationOptions
+
+    options = SerializationOptions(strip_string_quotes=True, explicit_blocks=False,
+                                   with_comments=False)
+    return hcl2.loads(path.read_text(encoding="utf-8"), serialization_options=options)
+
+
+def _hcl_string_literal(text: str) -> str:
+    """Decode the body of a quoted HCL string (escapes and $${ / %%{)."""
+    escapes = {"\\": "\\", '"': '"', "n": "\n", "t": "\t", "r": "\r"}
+    out, i = [], 0
+    while i < len(text):
+        if text[i] == "\\":
+            out.append(escapes[text[i + 1]])
+            i += 2
+        elif text.startswith(("$${", "%%{"), i):
+            out.append(text[i + 1:i + 3])
+            i += 3
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def _module_variables() -> dict[str, dict]:
+    blocks = _parse_hcl(MODULE / "variables.tf")["variable"]
+    return {name: body for block in blocks for name, body in block.items()}
+
+
+def _validation_pattern(name: str, validations: list[dict]) -> str | None:
+    """The pattern of the one `can(regex("...", var.name))` validation, if any."""
+    if not validations:
+        return None
+    assert len(validations) == 1, f"variable {name!r}: expected one validation block"
+    condition = validations[0]["condition"]
+    match = re.fullmatch(r'\$\{can\(regex\("((?:[^"\\]|\\.)*)", var\.' + name + r"\)\)\}",
+                         condition)
+    assert match, f"variable {name!r}: validation is not can(regex(pattern, var.{name})): " \
+                  f"{condition}"
+    return _hcl_string_literal(match.group(1))
+
+
+def test_module_variables_match_config_variables():
+    config = load_config(REPO / "supabase-init.hcl")
+    module = _module_variables()
+    for name, body in module.items():
+        assert body.get("type") and body.get("description"), \
+            f"module variable {name!r} needs a type and a description"
+    assert module.keys() >= CONNECTION_VARIABLES
+    template_variables = {n: b for n, b in module.items() if n not in CONNECTION_VARIABLES}
+    assert set(template_variables) == {v.name for v in config.variables}, \
+        "terraform/variables.tf and supabase-init.hcl declare different template variables"
+    for variable in config.variables:
+        body = template_variables[variable.name]
+        where = f"variable {variable.name!r} (supabase-init.hcl line {variable.line})"
+        assert body["type"] == HCL_TYPES[variable.type], where
+        assert body.get("description") == variable.description, where
+        assert body.get("default") == variable.default, where
+        assert _validation_pattern(variable.name, body.get("validation", [])) == \
+            variable.pattern, where
+
+    # main.tf hands every template variable to templatefile(), by the same name.
+    locals_ = {k: v for block in _parse_hcl(MODULE / "main.tf")["locals"] for k, v in block.items()}
+    assert locals_["template_variables"] == {
+        v.name: f"${{var.{v.name}}}" for v in config.variables}
+
+
+def test_hcl_string_literal_decoding():
+    assert _hcl_string_literal(r'^a\\d\"$${x}%%{y}$') == '^a\\d"${x}%{y}$'
+
+
+# --------------------------------------------------------------------------
+# helpers for real terraform runs
+
+
+@pytest.fixture(scope="module")
+def psql_bin() -> str:
+    path = shutil.which("psql")
+    if path is None:
+        if IN_CI:
+            pytest.fail("psql is not on PATH, and CI=true requires it")
+        pytest.skip("psql is not on PATH (the module runs it)")
+    return path
+
+
+@pytest.fixture
+def tf_env(tmp_path: Path) -> dict[str, str]:
+    """A clean environment for terraform: no user CLI config, no stray TF_VAR_ or PG* values."""
+    cli_config = tmp_path / "terraformrc"
+    cli_config.write_text("")
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TF_", "PG")) and k != "CHECKPOINT_DISABLE"}
+    env.update(TF_CLI_CONFIG_FILE=str(cli_config), TF_IN_AUTOMATION="1", TF_INPUT="0",
+               CHECKPOINT_DISABLE="1")
+    return env
+
+
+@pytest.fixture
+def db_tf_env(tf_env: dict[str, str], server_url: str) -> dict[str, str]:
+    """tf_env, plus the test server's password (if its URL has one) the recommended way:
+    as PGPASSWORD in terraform's environment, inherited by psql."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    password = conninfo_to_dict(server_url).get("password")
+    return {**tf_env, "PGPASSWORD": str(password)} if password else tf_env
+
+
+class Terraform:
+    def __init__(self, binary: str, workdir: Path, env: Mapping[str, str]) -> None:
+        self.binary = binary
+        self.workdir = workdir
+        self.env = dict(env)
+
+    def run(self, *args: str, env: Mapping[str, str] | None = None,
+            timeout: float = 180) -> subprocess.CompletedProcess[str]:
+        command, *rest = args
+        return subprocess.run([self.binary, command, "-no-color", *rest],
+                              cwd=self.workdir, env={**self.env, **(env or {})},
+                              capture_output=True, text=True, timeout=timeout)
+
+    def ok(self, *args: str, env: Mapping[str, str] | None = None) -> str:
+        result = self.run(*args, env=env)
+        assert result.returncode == 0, f"terraform {args[0]} failed:\n{result.stdout}\n" \
+                                       f"{result.stderr}"
+        return result.stdout + result.stderr
+
+    def init(self) -> str:
+        return self.ok("init", "-input=false")
+
+    def state_text(self) -> str:
+        return "".join(p.read_text() for p in sorted(self.workdir.glob("terraform.tfstate*")))
+
+
+def copy_module(dest: Path, source: Path = MODULE) -> Path:
+    """A private copy of terraform/ (module + examples), without any local state."""
+    shutil.copytree(source, dest, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+    return dest
+
+
+def connection(db: FreshDatabase) -> dict[str, str]:
+    """The module's connection inputs for one test database (TCP or Unix socket)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = conninfo_to_dict(db.url)
+    return {"host": str(params.get("host") or "localhost"), "port": str(params.get("port") or 5432),
+            "database": db.name, "user": str(params.get("user") or "postgres")}
+
+
+def connection_args(db: FreshDatabase) -> list[str]:
+    return _var_args(connection(db))
+
+
+def _var_args(values: Mapping[str, str]) -> list[str]:
+    return [arg for name, value in values.items() for arg in ("-var", f"{name}={value}")]
+
+
+def _flat(text: str) -> str:
+    """Terraform wraps diagnostics to its terminal width; compare word by word."""
+    return " ".join(text.split())
+
+
+@pytest.fixture
+def other_database(admin_conn: object, server_url: str) -> Iterator[FreshDatabase]:
+    db = create_database(admin_conn, server_url)
+    try:
+        yield db
+    finally:
+        drop_database(db)
+
+
+# --------------------------------------------------------------------------
+# acceptance checks
+
+
+def test_invalid_template_variables_fail_at_plan(terraform_bin, tf_env, tmp_path):
+    config = load_config(REPO / "supabase-init.hcl")
+    bad = "Robert'); DROP TABLE students;--"
+    patterned = [v for v in config.variables if v.pattern]
+    assert patterned and not any(pattern_matches(v.pattern, bad) for v in patterned)
+    tf = Terraform(terraform_bin, copy_module(tmp_path / "terraform"), tf_env)
+    tf.init()
+    result = tf.run("plan", "-input=false", "-var", "host=localhost",
+                    *_var_args({v.name: bad for v in patterned}))
+    assert result.returncode == 1
+    errors = _flat(result.stderr)
+    for variable in patterned:
+        assert f"The {variable.name} must match {variable.pattern}." in errors, result.stderr
+
+
+def test_apply_matches_cli_apply(terraform_bin, psql_bin, db_tf_env, tmp_path, database,
+                                 other_database):
+    tf = Terraform(terraform_bin, copy_module(tmp_path / "terraform"), db_tf_env)
+    tf.init()
+    tf.ok("apply", "-auto-approve", "-input=false", *connection_args(database),
+          *_var_args(CRM_VARIABLES))
+
+    cli = run_cli("apply", "--quiet", "--database-url", other_database.url,
+                  *_var_args(CRM_VARIABLES), cwd=REPO)
+    assert cli.returncode == 0, cli.stderr
+    terraform_catalog = catalog_fingerprint(database.url, schema="crm")
+    assert terraform_catalog["relations"], "terraform apply created nothing"
+    assert terraform_catalog == catalog_fingerprint(other_database.url, schema="crm")
+
+    # Same bytes as `supabase-init render`, and the hash the module reports.
+    rendered = run_cli("render", *_var_args(CRM_VARIABLES), cwd=REPO)
+    assert rendered.returncode == 0, rendered.stderr
+    assert tf.ok("output", "-raw", "sql") == rendered.stdout
+    assert tf.ok("output", "-raw", "sql_sha256") == \
+        hashlib.sha256(rendered.stdout.encode()).hexdigest()
+
+
+def _insert_rows(db: FreshDatabase) -> list[tuple]:
+    db.execute("""
+        INSERT INTO public.campaigns (name, status)
+        VALUES ('spring', 'draft'), ('summer', 'active');
+        INSERT INTO public.customer_activities (customer_id, activity_type)
+        SELECT 'c-' || g, 'login' FROM generate_series(1, 5) g;""")
+    return _rows(db)
+
+
+def _rows(db: FreshDatabase) -> list[tuple]:
+    with db.connect() as conn:  # type: ignore[attr-defined]
+        campaigns = conn.execute(
+            "SELECT id::text, name, status FROM public.campaigns ORDER BY name").fetchall()
+        activities = conn.execute(
+            "SELECT id::text, customer_id FROM public.customer_activities ORDER BY 1").fetchall()
+    return campaigns + activities
+
+
+def test_second_apply_no_changes_then_template_change_replaces(terraform_bin, psql_bin, db_tf_env,
+                                                               project, database):
+    tf = Terraform(terraform_bin, project / "terraform" / "examples" / "local", db_tf_env)
+    tf.init()
+    target = connection_args(database)
+    tf.ok("apply", "-auto-approve", "-input=false", *target)
+    rows = _insert_rows(database)
+
+    again = tf.ok("apply", "-auto-approve", "-input=false", *target)
+    assert "No changes." in again
+    assert tf.run("plan", "-detailed-exitcode", "-input=false", *target).returncode == 0
+    old_sha256 = tf.ok("output", "-raw", "sql_sha256")
+
+    template = project / "templates" / "tables" / "campaigns.sql.j2"
+    text = template.read_text()
+    template.write_text(text.replace(
+        '    ("completed_at", "timestamptz"),\n',
+        '    ("completed_at", "timestamptz"),\n    ("priority", "integer NOT NULL DEFAULT 3"),\n'))
+    assert template.read_text() != text
+    built = run_cli("build", "--project", str(project))
+    assert built.returncode == 0, built.stderr
+
+    rendered = run_cli("render", "--project", str(project))
+    assert rendered.returncode == 0, rendered.stderr
+    new_sha256 = hashlib.sha256(rendered.stdout.encode()).hexdigest()
+    plan = tf.run("plan", "-detailed-exitcode", "-input=false", *target)
+    assert plan.returncode == 2, plan.stdout + plan.stderr
+    assert "module.crm_database.terraform_data.this must be replaced" in plan.stdout
+    assert f'~ sql_sha256 = "{old_sha256}" -> "{new_sha256}"' in plan.stdout, plan.stdout
+    assert "Plan: 1 to add, 0 to change, 1 to destroy." in plan.stdout
+
+    tf.ok("apply", "-auto-approve", "-input=false", *target)
+    assert database.scalar(
+        "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+        "WHERE attrelid = 'public.campaigns'::regclass AND attname = 'priority'") == "integer"
+    assert _rows(database) == rows
+    assert database.scalar("SELECT count(*) FROM public.campaigns WHERE priority = 3") == 2
+
+
+BROKEN_STATEMENT = ("INSERT INTO \"{{ var('schema') }}\".campaigns (no_such_column) "
+                    "VALUES (1);\n")
+
+
+@pytest.mark.parametrize("credentials", ["environment", "sensitive_variable"])
+def test_broken_sql_fails_with_psql_error_and_database_unchanged(
+        terraform_bin, psql_bin, db_tf_env, project, database, credentials):
+    # After the schema, roles, functions and every table have been created.
+    tables = load_config(project / "supabase-init.hcl").objects.tables
+    template = project / "templates" / "tables" / f"{tables[-1]}.sql.j2"
+    template.write_text(template.read_text() + BROKEN_STATEMENT)
+    built = run_cli("build", "--project", str(project))
+    assert built.returncode == 0, built.stderr
+    rendered = run_cli("render", "--project", str(project))
+    line = next(i for i, text in enumerate(rendered.stdout.splitlines(), 1)
+                if "no_such_column" in text)
+    assert rendered.stdout.count("CREATE TABLE", 0, rendered.stdout.index("no_such_column")) \
+        == len(tables)
+
+    password = f"pw-{uuid.uuid4().hex}-Broken"
+    env = {"PGPASSWORD": password} if credentials == "environment" \
+        else {"TF_VAR_password": password}
+    before = catalog_fingerprint(database.url)
+    tf = Terraform(terraform_bin, project / "terraform", db_tf_env)
+    tf.init()
+    result = tf.run("apply", "-auto-approve", "-input=false", *connection_args(database), env=env)
+    output = result.stdout + result.stderr
+
+    assert result.returncode == 1, output
+    assert (f'psql:supabase-init.sql:{line}: ERROR: column "no_such_column" of relation '
+            '"campaigns" does not exist') in _flat(output)
+    assert catalog_fingerprint(database.url) == before
+    assert user_schema_is_empty(database.url)
+    assert password not in output and password not in tf.state_text()
+    suppressed = "(output suppressed due to sensitive value in config)" in output
+    assert suppressed == (credentials == "sensitive_variable")
+
+
+def _random_text(rng: random.Random, size: int) -> str:
+    return "".join(rng.choices(string.ascii_letters + string.digits, k=size))
+
+
+def test_one_mebibyte_script_applies(terraform_bin, psql_bin, db_tf_env, project, database):
+    # ~1 MiB of statements that really run, with random (barely compressible)
+    # text, so the SQL's path to psql carries about 1 MiB too.
+    rng = random.Random(4)
+    comments = [_random_text(rng, 1000) for _ in range(1100)]
+    entry = project / "templates" / "supabase-init.sql.j2"
+    entry.write_text(entry.read_text() + "".join(
+        f"COMMENT ON TABLE \"{{{{ var('schema') }}}}\".campaigns IS '{c}';\n" for c in comments))
+    built = run_cli("build", "--project", str(project))
+    assert built.returncode == 0, built.stderr
+    rendered = run_cli("render", "--project", str(project))
+    assert len(rendered.stdout.encode()) >= 1024 * 1024
+
+    tf = Terraform(terraform_bin, project / "terraform" / "examples" / "local", db_tf_env)
+    tf.init()
+    tf.ok("apply", "-auto-approve", "-input=false", *connection_args(database))
+    assert database.scalar("SELECT obj_description('public.campaigns'::regclass, 'pg_class')") \
+        == comments[-1]
+    assert tf.ok("output", "-raw", "sql_sha256") == \
+        hashlib.sha256(rendered.stdout.encode()).hexdigest()
+
+
+def test_oversized_script_fails_at_plan_with_a_clear_message(terraform_bin, tf_env, tmp_path):
+    # Past what fits in a process environment: refused by the plan, not by
+    # "argument list too long" halfway through an apply.
+    module = copy_module(tmp_path / "terraform")
+    rng = random.Random(2)
+    (module / "supabase-init.sql.tpl").write_text(
+        "".join(f"-- {_random_text(rng, 16000)}\n" for _ in range(110)))
+    tf = Terraform(terraform_bin, module, tf_env)
+    tf.init()
+    result = tf.run("plan", "-input=false", "-var", "host=localhost")
+    assert result.returncode == 1
+    assert "The rendered SQL is too large to hand to psql" in _flat(result.stderr), result.stderr
+
+
+def test_password_from_environment_never_shown_or_stored(terraform_bin, psql_bin, db_tf_env,
+                                                         tmp_path, database):
+    password = f"pw-{uuid.uuid4().hex}-Distinctive"
+    tf = Terraform(terraform_bin, copy_module(tmp_path / "terraform"), db_tf_env)
+    tf.env["PGPASSWORD"] = password
+    outputs = [tf.init()]
+    target = connection_args(database)
+    outputs.append(tf.ok("plan", "-input=false", *target))
+    outputs.append(tf.ok("apply", "-auto-approve", "-input=false", *target))
+    outputs.append(tf.ok("show"))
+    assert "Apply complete! Resources: 1 added" in outputs[2]
+    # The recommended route keeps psql's output visible.
+    assert "(output suppressed" not in outputs[2]
+    assert database.scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == \
+        len(load_config(REPO / "supabase-init.hcl").objects.tables)
+    state = tf.state_text()
+    assert '"sql_sha256"' in state
+    for text in [*outputs, state]:
+        assert password not in text
+
+
+def test_for_each_provisions_two_databases(terraform_bin, psql_bin, db_tf_env, tmp_path, database,
+                                           other_database):
+    databases = {name: {**connection(db), "sslmode": "disable"}
+                 for name, db in (("staging", database), ("production", other_database))}
+    module = copy_module(tmp_path / "terraform")
+    tf = Terraform(terraform_bin, module / "examples" / "multiple-databases", db_tf_env)
+    tf.init()
+    target = ["-var", f"databases={json.dumps(databases)}"]
+    plan = tf.ok("plan", "-input=false", *target)
+    assert "Plan: 2 to add, 0 to change, 0 to destroy." in plan
+    tf.ok("apply", "-auto-approve", "-input=false", *target)
+
+    staging = catalog_fingerprint(database.url)
+    assert staging["relations"], "nothing was created"
+    assert catalog_fingerprint(other_database.url) == staging
+    state = json.loads((tf.workdir / "terraform.tfstate").read_text())
+    assert sorted(r["module"] for r in state["resources"] if r["type"] == "terraform_data") == \
+        ['module.crm_database["production"]', 'module.crm_database["staging"]']
+    assert tf.run("plan", "-detailed-exitcode", "-input=false", *target).returncode == 0
