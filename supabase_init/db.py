@@ -318,7 +318,7 @@ def _read_catalog(snapshot: Callable[[psycopg.Connection[Any]], S],
         return snapshot(conn)
     except psycopg.Error as e:
         sqlstate = getattr(e.diag, "sqlstate", None)
-        # Deparsing a default or a view (pg_get_expr, pg_get_viewdef) takes
+        # Deparsing a policy or a view (pg_get_expr, pg_get_viewdef) takes
         # ACCESS SHARE on the relation, so reading the catalog waits for a
         # session holding ACCESS EXCLUSIVE, bounded by the script's lock_timeout.
         if isinstance(e, errors.LockNotAvailable):

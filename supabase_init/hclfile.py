@@ -9,6 +9,7 @@ literals only.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,4 +133,86 @@ def parse_hcl_file(path: Path) -> Document:
         raise ConfigError("file is not valid UTF-8", path=path) from e
     except OSError as e:
         raise ConfigError(f"cannot read file: {e.strerror}", path=path) from e
-    return parse_hcl_text(text, path)
+    cache = _cache_file(text)
+    cached = _read_cached(cache, path)
+    if cached is not None:
+        return cached
+    doc = parse_hcl_text(text, path)
+    _write_cached(cache, doc)
+    return doc
+
+
+# A parse cache, like Python's .pyc files: importing python-hcl2 and loading
+# its parser costs more than everything else a `plan` does before it reaches
+# the database. The key is the file's exact text plus the versions of this
+# reader and of python-hcl2, so a cached result is exactly what python-hcl2
+# returned for those bytes. Only successful parses are cached; any problem
+# with the cache (unwritable, corrupt) falls back to parsing.
+# SUPABASE_INIT_CACHE_DIR moves it; SUPABASE_INIT_CACHE_DIR=off disables it.
+_CACHE_FORMAT = "1"
+
+
+def _cache_file(text: str) -> Path | None:
+    import hashlib
+    import importlib.util
+    import os
+
+    from . import __version__
+
+    where = os.environ.get("SUPABASE_INIT_CACHE_DIR")
+    if where == "off":
+        return None
+    if not where:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"),
+                                                                ".cache")
+        where = os.path.join(base, "supabase-init")
+    spec = importlib.util.find_spec("hcl2")
+    if spec is None or spec.origin is None:
+        return None
+    try:
+        hcl2_version = (Path(spec.origin).parent / "version.py").read_bytes()
+    except OSError:
+        return None
+    key = hashlib.sha256()
+    for part in (_CACHE_FORMAT.encode(), __version__.encode(), hcl2_version, text.encode()):
+        key.update(hashlib.sha256(part).digest())
+    return Path(where) / f"hcl-{key.hexdigest()}.json"
+
+
+def _block_to_json(block: Block) -> dict[str, Any]:
+    return {"type": block.type, "labels": list(block.labels), "line": block.line,
+            "attributes": [[a.name, a.value, a.line] for a in block.attributes.values()],
+            "blocks": [_block_to_json(b) for b in block.blocks]}
+
+
+def _block_from_json(data: dict[str, Any]) -> Block:
+    return Block(data["type"], tuple(data["labels"]),
+                 {name: Attribute(name, value, line) for name, value, line in data["attributes"]},
+                 tuple(_block_from_json(b) for b in data["blocks"]), data["line"])
+
+
+def _read_cached(cache: Path | None, path: Path) -> Document | None:
+    if cache is None:
+        return None
+    import json
+
+    try:
+        data = json.loads(cache.read_text(encoding="utf-8"))
+        return Document(path,
+                        {n: Attribute(n, v, line) for n, v, line in data["attributes"]},
+                        tuple(_block_from_json(b) for b in data["blocks"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_cached(cache: Path | None, doc: Document) -> None:
+    if cache is None:
+        return
+    import json
+
+    from .files import write_atomic
+
+    data = {"attributes": [[a.name, a.value, a.line] for a in doc.attributes.values()],
+            "blocks": [_block_to_json(b) for b in doc.blocks]}
+    with contextlib.suppress(OSError):
+        write_atomic(cache, json.dumps(data))

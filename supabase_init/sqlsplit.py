@@ -26,9 +26,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_IDENT_START = re.compile(r"[A-Za-z_\x80-\U0010ffff]")
-_IDENT_CHARS = re.compile(r"[A-Za-z0-9_$\x80-\U0010ffff]*")
-_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_\x80-\U0010ffff]*)?\$")
 _SPACE = " \t\n\r\f\v"
 
 # Words psql watches to recognise a SQL-standard function body
@@ -57,6 +54,44 @@ class SplitError(ValueError):
         self.line = line
 
 
+# Character classes, written as complements of ASCII ranges (a class spelled
+# with a range up to U+10FFFF takes milliseconds to compile):
+# an identifier starts with a letter, "_" or any non-ASCII character, and goes
+# on with those, digits and "$"; a dollar-quote tag has no "$" inside.
+_START = r"[^\x00-\x40\x5b-\x5e\x60\x7b-\x7f]"
+_TAG_CHAR = r"[^\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]"
+_WORD = _START + r"[^\x00-\x23\x25-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]*"
+_DOLLAR = r"\$(?:" + _START + _TAG_CHAR + r"*)?\$"
+# Any other run of ASCII characters but blanks, newlines and ; ' " $ ( ) - /.
+_OTHER = r"[\x00-\x08\x0e-\x1f!#%&*+,.0-9:<-@\[-\^`{-\x7f]+"
+
+# One token at a time, a whole run of the characters that need no attention
+# (blanks, newlines, operators, digits) at once: the script is scanned by the
+# regular expression engine, not character by character.
+_TOKEN = re.compile(rf"""
+    (?P<blank>[ \t\r\f\v]+)
+  | (?P<newline>\n+)
+  | (?P<comment>--[^\n]*)
+  | (?P<semicolon>;)
+  | (?P<string>')
+  | (?P<quoted>")
+  | (?P<dollar>{_DOLLAR})
+  | (?P<word>{_WORD})
+  | (?P<open>\()
+  | (?P<close>\))
+  | (?P<block_comment>/\*)
+  | (?P<other>{_OTHER}|.)
+""", re.VERBOSE | re.DOTALL)
+# Once a statement's leading words show it is not a function with a
+# SQL-standard body, its words no longer matter: a run of tokens other than
+# ; ' " ( ), comments and dollar quotes is passed over at once (tokenized as
+# _TOKEN would: a "$" inside a word is part of the word).
+_PLAIN_RUN = re.compile(rf"""
+    (?:[ \t\r\f\v\n]+ | {_WORD} | {_OTHER} | -(?!-) | /(?!\*) | \$(?!{_DOLLAR[2:]}) )+
+""", re.VERBOSE)
+_PLAIN_STRING = re.compile(r"'(?:[^'\n]|'')*'")
+
+
 def split_statements(script: str) -> list[Statement]:
     """The statements of ``script`` in order, as psql would send them.
 
@@ -74,57 +109,65 @@ def split_statements(script: str) -> list[Statement]:
     begin_depth = 0
     head = ""  # initial letters of the statement's leading keywords (see _HEAD_WORDS)
     words = 0
+    match = _TOKEN.match
 
-    def begin_token() -> None:
-        nonlocal start, start_line
-        if start is None:
-            start, start_line = i, line
+    plain_run = _PLAIN_RUN.match
 
     while i < n:
-        ch = script[i]
-        if ch == "\n":
-            line += 1
-            i += 1
-        elif ch in _SPACE:
-            i += 1
-        elif ch == "-" and script.startswith("--", i):
-            end = script.find("\n", i)
-            i = n if end < 0 else end
-        elif ch == "/" and script.startswith("/*", i):
+        if words >= 4 and start is not None and begin_depth == 0 \
+                and head[:2] not in ("cf", "cp") and head[:4] not in ("corf", "corp"):
+            run = plain_run(script, i)
+            if run is not None:
+                line += script.count("\n", i, run.end())
+                i = run.end()
+                if i >= n:
+                    break
+        m = match(script, i)
+        assert m is not None
+        kind = m.lastgroup
+        if kind == "blank" or kind == "comment":
+            i = m.end()
+            continue
+        if kind == "newline":
+            line += m.end() - i
+            i = m.end()
+            continue
+        if kind == "block_comment":
             i, line = _skip_block_comment(script, i, line)
-        elif ch == ";":
-            begin_token()
+            continue
+        if start is None:
+            start, start_line = i, line
+        if kind == "semicolon":
             i += 1
             if paren == 0 and begin_depth == 0:
-                assert start is not None
                 text = script[start:i]
                 if text.strip() != ";":
                     out.append(Statement(text, start_line))
                 start, paren, begin_depth, head, words = None, 0, 0, "", 0
-        elif ch == "'":
-            begin_token()
-            i, line = _skip_string(script, i, line, backslashes=_is_escape_prefix(script, i))
-        elif ch == '"':
-            begin_token()
-            i, line = _skip_quoted(script, i, line, '"', "quoted identifier")
-        elif ch == "$":
-            begin_token()
-            m = _DOLLAR_TAG.match(script, i)
-            if m is None:
-                i += 1  # a parameter ($1) or an operator character
+        elif kind == "string":
+            if _is_escape_prefix(script, i):
+                i, line = _skip_string(script, i, line, backslashes=True)
             else:
-                tag = m.group(0)
-                end = script.find(tag, m.end())
-                if end < 0:
-                    raise SplitError(f"unterminated dollar-quoted string {tag}", line)
-                line += script.count("\n", i, end + len(tag))
-                i = end + len(tag)
-        elif _IDENT_START.match(ch):
-            begin_token()
-            m = _IDENT_CHARS.match(script, i + 1)
-            assert m is not None
-            word = script[i:m.end()].lower()
+                plain = _PLAIN_STRING.match(script, i)
+                if plain is not None:
+                    i = plain.end()
+                else:
+                    i, line = _skip_string(script, i, line, backslashes=False)
+        elif kind == "quoted":
+            i, line = _skip_quoted(script, i, line, '"', "quoted identifier")
+        elif kind == "dollar":
+            tag = m.group()
+            end = script.find(tag, m.end())
+            if end < 0:
+                raise SplitError(f"unterminated dollar-quoted string {tag}", line)
+            line += script.count("\n", i, end + len(tag))
+            i = end + len(tag)
+        elif kind == "word":
             i = m.end()
+            if words >= 4 and begin_depth == 0 and head[:2] not in ("cf", "cp") \
+                    and head[:4] not in ("corf", "corp"):
+                continue  # not a function body: the words no longer matter
+            word = m.group().lower()
             if script.startswith("'", i) and word in ("e", "b", "x", "n"):
                 continue  # a prefixed string constant: handled as a string next round
             if words < 4:
@@ -136,13 +179,15 @@ def split_statements(script: str) -> list[Statement]:
                     begin_depth += 1
                 elif word == "end" and begin_depth > 0:
                     begin_depth -= 1
-        else:
-            begin_token()
-            if ch == "(":
-                paren += 1
-            elif ch == ")" and paren > 0:
+        elif kind == "open":
+            paren += 1
+            i += 1
+        elif kind == "close":
+            if paren > 0:
                 paren -= 1
             i += 1
+        else:
+            i = m.end()
     if start is not None:
         text = script[start:].rstrip(_SPACE)
         if text:

@@ -97,54 +97,6 @@ CREATE TABLE IF NOT EXISTS "${schema}".target_group_mappings (
     CONSTRAINT target_group_mappings_pkey PRIMARY KEY (id),
     CONSTRAINT target_group_mappings_crm_name_key UNIQUE (crm_name)
 );
-DO $do$
-BEGIN
-    IF (SELECT count(*) FROM pg_catalog.pg_attribute
-        WHERE attrelid = '"${schema}".target_group_mappings'::pg_catalog.regclass
-          AND attname IN ('id', 'crm_name', 'postgres_table', 'description', 'created_at', 'updated_at')
-          AND NOT attisdropped
-          AND (atthasdef OR attname NOT IN ('id', 'created_at', 'updated_at'))
-          AND (attnotnull OR attname NOT IN ('id', 'crm_name', 'postgres_table', 'created_at', 'updated_at'))
-       ) + (
-        SELECT count(*) FROM pg_catalog.pg_constraint
-        WHERE conrelid = '"${schema}".target_group_mappings'::pg_catalog.regclass
-          AND conname IN ('target_group_mappings_pkey', 'target_group_mappings_crm_name_key')
-       ) < 8 THEN
-        ALTER TABLE "${schema}".target_group_mappings
-            ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid(),
-            ALTER COLUMN id SET DEFAULT gen_random_uuid(),
-            ALTER COLUMN id SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS crm_name text NOT NULL,
-            ALTER COLUMN crm_name SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS postgres_table text NOT NULL,
-            ALTER COLUMN postgres_table SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS description text,
-            ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now(),
-            ALTER COLUMN created_at SET DEFAULT now(),
-            ALTER COLUMN created_at SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now(),
-            ALTER COLUMN updated_at SET DEFAULT now(),
-            ALTER COLUMN updated_at SET NOT NULL;
-        IF NOT EXISTS (
-            SELECT FROM pg_catalog.pg_constraint
-            WHERE conrelid = '"${schema}".target_group_mappings'::pg_catalog.regclass
-              AND conname = 'target_group_mappings_pkey'
-        ) THEN
-            ALTER TABLE "${schema}".target_group_mappings ADD CONSTRAINT target_group_mappings_pkey PRIMARY KEY (id);
-        END IF;
-        IF NOT EXISTS (
-            SELECT FROM pg_catalog.pg_constraint
-            WHERE conrelid = '"${schema}".target_group_mappings'::pg_catalog.regclass
-              AND conname = 'target_group_mappings_crm_name_key'
-        ) THEN
-            ALTER TABLE "${schema}".target_group_mappings ADD CONSTRAINT target_group_mappings_crm_name_key UNIQUE (crm_name);
-        END IF;
-    END IF;
-END
-$do$;
-CREATE OR REPLACE TRIGGER set_updated_at
-    BEFORE UPDATE ON "${schema}".target_group_mappings
-    FOR EACH ROW EXECUTE FUNCTION "${schema}".set_updated_at();
 
 -- Marketing campaigns built in the Campaign Builder.
 CREATE TABLE IF NOT EXISTS "${schema}".campaigns (
@@ -162,101 +114,7 @@ CREATE TABLE IF NOT EXISTS "${schema}".campaigns (
     CONSTRAINT campaigns_pkey PRIMARY KEY (id),
     CONSTRAINT campaigns_status_check CHECK (status IN ('draft', 'active', 'paused', 'completed'))
 );
-DO $do$
-BEGIN
-    IF (SELECT count(*) FROM pg_catalog.pg_attribute
-        WHERE attrelid = '"${schema}".campaigns'::pg_catalog.regclass
-          AND attname IN ('id', 'name', 'description', 'status', 'workflow_data', 'created_by', 'scheduled_at', 'started_at', 'completed_at', 'created_at', 'updated_at')
-          AND NOT attisdropped
-          AND (atthasdef OR attname NOT IN ('id', 'status', 'workflow_data', 'created_at', 'updated_at'))
-          AND (attnotnull OR attname NOT IN ('id', 'name', 'status', 'workflow_data', 'created_at', 'updated_at'))
-       ) + (
-        SELECT count(*) FROM pg_catalog.pg_constraint
-        WHERE conrelid = '"${schema}".campaigns'::pg_catalog.regclass
-          AND conname IN ('campaigns_pkey', 'campaigns_status_check')
-       ) < 13 THEN
-        ALTER TABLE "${schema}".campaigns
-            ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid(),
-            ALTER COLUMN id SET DEFAULT gen_random_uuid(),
-            ALTER COLUMN id SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS name text NOT NULL,
-            ALTER COLUMN name SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS description text,
-            ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT 'draft',
-            ALTER COLUMN status SET DEFAULT 'draft',
-            ALTER COLUMN status SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS workflow_data jsonb NOT NULL DEFAULT '{}'::jsonb,
-            ALTER COLUMN workflow_data SET DEFAULT '{}'::jsonb,
-            ALTER COLUMN workflow_data SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS created_by uuid,
-            ADD COLUMN IF NOT EXISTS scheduled_at timestamptz,
-            ADD COLUMN IF NOT EXISTS started_at timestamptz,
-            ADD COLUMN IF NOT EXISTS completed_at timestamptz,
-            ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now(),
-            ALTER COLUMN created_at SET DEFAULT now(),
-            ALTER COLUMN created_at SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now(),
-            ALTER COLUMN updated_at SET DEFAULT now(),
-            ALTER COLUMN updated_at SET NOT NULL;
-        IF NOT EXISTS (
-            SELECT FROM pg_catalog.pg_constraint
-            WHERE conrelid = '"${schema}".campaigns'::pg_catalog.regclass
-              AND conname = 'campaigns_pkey'
-        ) THEN
-            ALTER TABLE "${schema}".campaigns ADD CONSTRAINT campaigns_pkey PRIMARY KEY (id);
-        END IF;
-        IF NOT EXISTS (
-            SELECT FROM pg_catalog.pg_constraint
-            WHERE conrelid = '"${schema}".campaigns'::pg_catalog.regclass
-              AND conname = 'campaigns_status_check'
-        ) THEN
-            ALTER TABLE "${schema}".campaigns ADD CONSTRAINT campaigns_status_check CHECK (status IN ('draft', 'active', 'paused', 'completed'));
-        END IF;
-    END IF;
-END
-$do$;
-DO $do$
-BEGIN
-    IF NOT EXISTS (
-        SELECT FROM pg_catalog.pg_constraint
-        WHERE conrelid = '"${schema}".campaigns'::pg_catalog.regclass
-          AND conname = 'campaigns_created_by_fkey'
-    ) AND (pg_catalog.to_regclass('auth.users') IS NOT NULL) THEN
-        ALTER TABLE "${schema}".campaigns ADD CONSTRAINT campaigns_created_by_fkey FOREIGN KEY (created_by) REFERENCES auth.users (id) ON DELETE SET NULL;
-    END IF;
-END
-$do$;
-DO $do$
-BEGIN
-    IF pg_catalog.to_regclass('"${schema}".campaigns_status_idx') IS NULL THEN
-        CREATE INDEX IF NOT EXISTS campaigns_status_idx ON "${schema}".campaigns USING btree (status);
-    END IF;
-END
-$do$;
-DO $do$
-BEGIN
-    IF pg_catalog.to_regclass('"${schema}".campaigns_created_by_idx') IS NULL THEN
-        CREATE INDEX IF NOT EXISTS campaigns_created_by_idx ON "${schema}".campaigns USING btree (created_by);
-    END IF;
-END
-$do$;
-DO $do$
-BEGIN
-    IF pg_catalog.to_regclass('"${schema}".campaigns_scheduled_at_idx') IS NULL THEN
-        CREATE INDEX IF NOT EXISTS campaigns_scheduled_at_idx ON "${schema}".campaigns USING btree (scheduled_at) WHERE scheduled_at IS NOT NULL;
-    END IF;
-END
-$do$;
-DO $do$
-BEGIN
-    IF pg_catalog.to_regclass('"${schema}".campaigns_created_at_idx') IS NULL THEN
-        CREATE INDEX IF NOT EXISTS campaigns_created_at_idx ON "${schema}".campaigns USING btree (created_at DESC);
-    END IF;
-END
-$do$;
-CREATE OR REPLACE TRIGGER set_updated_at
-    BEFORE UPDATE ON "${schema}".campaigns
-    FOR EACH ROW EXECUTE FUNCTION "${schema}".set_updated_at();
+
 
 -- One run of a campaign, for history and analytics.
 CREATE TABLE IF NOT EXISTS "${schema}".campaign_executions (
@@ -271,99 +129,9 @@ CREATE TABLE IF NOT EXISTS "${schema}".campaign_executions (
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT campaign_executions_pkey PRIMARY KEY (id),
-    CONSTRAINT campaign_executions_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES "${schema}".campaigns (id) ON DELETE CASCADE,
     CONSTRAINT campaign_executions_execution_type_check CHECK (execution_type IN ('manual', 'scheduled', 'triggered')),
     CONSTRAINT campaign_executions_status_check CHECK (status IN ('running', 'completed', 'failed', 'cancelled'))
 );
-DO $do$
-BEGIN
-    IF (SELECT count(*) FROM pg_catalog.pg_attribute
-        WHERE attrelid = '"${schema}".campaign_executions'::pg_catalog.regclass
-          AND attname IN ('id', 'campaign_id', 'execution_type', 'status', 'execution_data', 'metrics', 'started_at', 'completed_at', 'created_at', 'updated_at')
-          AND NOT attisdropped
-          AND (atthasdef OR attname NOT IN ('id', 'execution_type', 'status', 'execution_data', 'metrics', 'started_at', 'created_at', 'updated_at'))
-          AND (attnotnull OR attname NOT IN ('id', 'campaign_id', 'execution_type', 'status', 'execution_data', 'metrics', 'started_at', 'created_at', 'updated_at'))
-       ) + (
-        SELECT count(*) FROM pg_catalog.pg_constraint
-        WHERE conrelid = '"${schema}".campaign_executions'::pg_catalog.regclass
-          AND conname IN ('campaign_executions_pkey', 'campaign_executions_campaign_id_fkey', 'campaign_executions_execution_type_check', 'campaign_executions_status_check')
-       ) < 14 THEN
-        ALTER TABLE "${schema}".campaign_executions
-            ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid(),
-            ALTER COLUMN id SET DEFAULT gen_random_uuid(),
-            ALTER COLUMN id SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS campaign_id uuid NOT NULL,
-            ALTER COLUMN campaign_id SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS execution_type text NOT NULL DEFAULT 'manual',
-            ALTER COLUMN execution_type SET DEFAULT 'manual',
-            ALTER COLUMN execution_type SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT 'running',
-            ALTER COLUMN status SET DEFAULT 'running',
-            ALTER COLUMN status SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS execution_data jsonb NOT NULL DEFAULT '{}'::jsonb,
-            ALTER COLUMN execution_data SET DEFAULT '{}'::jsonb,
-            ALTER COLUMN execution_data SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS metrics jsonb NOT NULL DEFAULT '{}'::jsonb,
-            ALTER COLUMN metrics SET DEFAULT '{}'::jsonb,
-            ALTER COLUMN metrics SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS started_at timestamptz NOT NULL DEFAULT now(),
-            ALTER COLUMN started_at SET DEFAULT now(),
-            ALTER COLUMN started_at SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS completed_at timestamptz,
-            ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now(),
-            ALTER COLUMN created_at SET DEFAULT now(),
-            ALTER COLUMN created_at SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now(),
-            ALTER COLUMN updated_at SET DEFAULT now(),
-            ALTER COLUMN updated_at SET NOT NULL;
-        IF NOT EXISTS (
-            SELECT FROM pg_catalog.pg_constraint
-            WHERE conrelid = '"${schema}".campaign_executions'::pg_catalog.regclass
-              AND conname = 'campaign_executions_pkey'
-        ) THEN
-            ALTER TABLE "${schema}".campaign_executions ADD CONSTRAINT campaign_executions_pkey PRIMARY KEY (id);
-        END IF;
-        IF NOT EXISTS (
-            SELECT FROM pg_catalog.pg_constraint
-            WHERE conrelid = '"${schema}".campaign_executions'::pg_catalog.regclass
-              AND conname = 'campaign_executions_campaign_id_fkey'
-        ) THEN
-            ALTER TABLE "${schema}".campaign_executions ADD CONSTRAINT campaign_executions_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES "${schema}".campaigns (id) ON DELETE CASCADE;
-        END IF;
-        IF NOT EXISTS (
-            SELECT FROM pg_catalog.pg_constraint
-            WHERE conrelid = '"${schema}".campaign_executions'::pg_catalog.regclass
-              AND conname = 'campaign_executions_execution_type_check'
-        ) THEN
-            ALTER TABLE "${schema}".campaign_executions ADD CONSTRAINT campaign_executions_execution_type_check CHECK (execution_type IN ('manual', 'scheduled', 'triggered'));
-        END IF;
-        IF NOT EXISTS (
-            SELECT FROM pg_catalog.pg_constraint
-            WHERE conrelid = '"${schema}".campaign_executions'::pg_catalog.regclass
-              AND conname = 'campaign_executions_status_check'
-        ) THEN
-            ALTER TABLE "${schema}".campaign_executions ADD CONSTRAINT campaign_executions_status_check CHECK (status IN ('running', 'completed', 'failed', 'cancelled'));
-        END IF;
-    END IF;
-END
-$do$;
-DO $do$
-BEGIN
-    IF pg_catalog.to_regclass('"${schema}".campaign_executions_campaign_id_idx') IS NULL THEN
-        CREATE INDEX IF NOT EXISTS campaign_executions_campaign_id_idx ON "${schema}".campaign_executions USING btree (campaign_id, started_at DESC);
-    END IF;
-END
-$do$;
-DO $do$
-BEGIN
-    IF pg_catalog.to_regclass('"${schema}".campaign_executions_status_idx') IS NULL THEN
-        CREATE INDEX IF NOT EXISTS campaign_executions_status_idx ON "${schema}".campaign_executions USING btree (status);
-    END IF;
-END
-$do$;
-CREATE OR REPLACE TRIGGER set_updated_at
-    BEFORE UPDATE ON "${schema}".campaign_executions
-    FOR EACH ROW EXECUTE FUNCTION "${schema}".set_updated_at();
 
 -- Who a campaign reached, on which channel, and how far each message got.
 CREATE TABLE IF NOT EXISTS "${schema}".campaign_recipients (
@@ -383,121 +151,9 @@ CREATE TABLE IF NOT EXISTS "${schema}".campaign_recipients (
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT campaign_recipients_pkey PRIMARY KEY (id),
-    CONSTRAINT campaign_recipients_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES "${schema}".campaigns (id) ON DELETE CASCADE,
-    CONSTRAINT campaign_recipients_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES "${schema}".campaign_executions (id) ON DELETE SET NULL,
     CONSTRAINT campaign_recipients_channel_check CHECK (channel IN ('email', 'sms', 'phone', 'push')),
     CONSTRAINT campaign_recipients_status_check CHECK (status IN ('pending', 'sent', 'delivered', 'opened', 'clicked', 'failed'))
 );
-DO $do$
-BEGIN
-    IF (SELECT count(*) FROM pg_catalog.pg_attribute
-        WHERE attrelid = '"${schema}".campaign_recipients'::pg_catalog.regclass
-          AND attname IN ('id', 'campaign_id', 'execution_id', 'customer_id', 'email', 'phone', 'channel', 'status', 'sent_at', 'delivered_at', 'opened_at', 'clicked_at', 'metadata', 'created_at', 'updated_at')
-          AND NOT attisdropped
-          AND (atthasdef OR attname NOT IN ('id', 'status', 'metadata', 'created_at', 'updated_at'))
-          AND (attnotnull OR attname NOT IN ('id', 'campaign_id', 'channel', 'status', 'metadata', 'created_at', 'updated_at'))
-       ) + (
-        SELECT count(*) FROM pg_catalog.pg_constraint
-        WHERE conrelid = '"${schema}".campaign_recipients'::pg_catalog.regclass
-          AND conname IN ('campaign_recipients_pkey', 'campaign_recipients_campaign_id_fkey', 'campaign_recipients_execution_id_fkey', 'campaign_recipients_channel_check', 'campaign_recipients_status_check')
-       ) < 20 THEN
-        ALTER TABLE "${schema}".campaign_recipients
-            ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid(),
-            ALTER COLUMN id SET DEFAULT gen_random_uuid(),
-            ALTER COLUMN id SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS campaign_id uuid NOT NULL,
-            ALTER COLUMN campaign_id SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS execution_id uuid,
-            ADD COLUMN IF NOT EXISTS customer_id text,
-            ADD COLUMN IF NOT EXISTS email text,
-            ADD COLUMN IF NOT EXISTS phone text,
-            ADD COLUMN IF NOT EXISTS channel text NOT NULL,
-            ALTER COLUMN channel SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT 'pending',
-            ALTER COLUMN status SET DEFAULT 'pending',
-            ALTER COLUMN status SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS sent_at timestamptz,
-            ADD COLUMN IF NOT EXISTS delivered_at timestamptz,
-            ADD COLUMN IF NOT EXISTS opened_at timestamptz,
-            ADD COLUMN IF NOT EXISTS clicked_at timestamptz,
-            ADD COLUMN IF NOT EXISTS metadata jsonb NOT NULL DEFAULT '{}'::jsonb,
-            ALTER COLUMN metadata SET DEFAULT '{}'::jsonb,
-            ALTER COLUMN metadata SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now(),
-            ALTER COLUMN created_at SET DEFAULT now(),
-            ALTER COLUMN created_at SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now(),
-            ALTER COLUMN updated_at SET DEFAULT now(),
-            ALTER COLUMN updated_at SET NOT NULL;
-        IF NOT EXISTS (
-            SELECT FROM pg_catalog.pg_constraint
-            WHERE conrelid = '"${schema}".campaign_recipients'::pg_catalog.regclass
-              AND conname = 'campaign_recipients_pkey'
-        ) THEN
-            ALTER TABLE "${schema}".campaign_recipients ADD CONSTRAINT campaign_recipients_pkey PRIMARY KEY (id);
-        END IF;
-        IF NOT EXISTS (
-            SELECT FROM pg_catalog.pg_constraint
-            WHERE conrelid = '"${schema}".campaign_recipients'::pg_catalog.regclass
-              AND conname = 'campaign_recipients_campaign_id_fkey'
-        ) THEN
-            ALTER TABLE "${schema}".campaign_recipients ADD CONSTRAINT campaign_recipients_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES "${schema}".campaigns (id) ON DELETE CASCADE;
-        END IF;
-        IF NOT EXISTS (
-            SELECT FROM pg_catalog.pg_constraint
-            WHERE conrelid = '"${schema}".campaign_recipients'::pg_catalog.regclass
-              AND conname = 'campaign_recipients_execution_id_fkey'
-        ) THEN
-            ALTER TABLE "${schema}".campaign_recipients ADD CONSTRAINT campaign_recipients_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES "${schema}".campaign_executions (id) ON DELETE SET NULL;
-        END IF;
-        IF NOT EXISTS (
-            SELECT FROM pg_catalog.pg_constraint
-            WHERE conrelid = '"${schema}".campaign_recipients'::pg_catalog.regclass
-              AND conname = 'campaign_recipients_channel_check'
-        ) THEN
-            ALTER TABLE "${schema}".campaign_recipients ADD CONSTRAINT campaign_recipients_channel_check CHECK (channel IN ('email', 'sms', 'phone', 'push'));
-        END IF;
-        IF NOT EXISTS (
-            SELECT FROM pg_catalog.pg_constraint
-            WHERE conrelid = '"${schema}".campaign_recipients'::pg_catalog.regclass
-              AND conname = 'campaign_recipients_status_check'
-        ) THEN
-            ALTER TABLE "${schema}".campaign_recipients ADD CONSTRAINT campaign_recipients_status_check CHECK (status IN ('pending', 'sent', 'delivered', 'opened', 'clicked', 'failed'));
-        END IF;
-    END IF;
-END
-$do$;
-DO $do$
-BEGIN
-    IF pg_catalog.to_regclass('"${schema}".campaign_recipients_campaign_status_idx') IS NULL THEN
-        CREATE INDEX IF NOT EXISTS campaign_recipients_campaign_status_idx ON "${schema}".campaign_recipients USING btree (campaign_id, status);
-    END IF;
-END
-$do$;
-DO $do$
-BEGIN
-    IF pg_catalog.to_regclass('"${schema}".campaign_recipients_execution_id_idx') IS NULL THEN
-        CREATE INDEX IF NOT EXISTS campaign_recipients_execution_id_idx ON "${schema}".campaign_recipients USING btree (execution_id);
-    END IF;
-END
-$do$;
-DO $do$
-BEGIN
-    IF pg_catalog.to_regclass('"${schema}".campaign_recipients_customer_id_idx') IS NULL THEN
-        CREATE INDEX IF NOT EXISTS campaign_recipients_customer_id_idx ON "${schema}".campaign_recipients USING btree (customer_id);
-    END IF;
-END
-$do$;
-DO $do$
-BEGIN
-    IF pg_catalog.to_regclass('"${schema}".campaign_recipients_email_idx') IS NULL THEN
-        CREATE INDEX IF NOT EXISTS campaign_recipients_email_idx ON "${schema}".campaign_recipients USING btree (email) WHERE email IS NOT NULL;
-    END IF;
-END
-$do$;
-CREATE OR REPLACE TRIGGER set_updated_at
-    BEFORE UPDATE ON "${schema}".campaign_recipients
-    FOR EACH ROW EXECUTE FUNCTION "${schema}".set_updated_at();
 
 -- The consolidated Customer 360 record, one row per customer.
 CREATE TABLE IF NOT EXISTS "${schema}".customer_360 (
@@ -519,111 +175,6 @@ CREATE TABLE IF NOT EXISTS "${schema}".customer_360 (
     CONSTRAINT customer_360_customer_id_key UNIQUE (customer_id),
     CONSTRAINT customer_360_churn_risk_check CHECK (churn_risk IN ('low', 'medium', 'high'))
 );
-DO $do$
-BEGIN
-    IF (SELECT count(*) FROM pg_catalog.pg_attribute
-        WHERE attrelid = '"${schema}".customer_360'::pg_catalog.regclass
-          AND attname IN ('id', 'customer_id', 'email', 'name', 'phone', 'segment', 'churn_risk', 'ltv', 'total_deposit', 'total_withdraw', 'last_activity_at', 'metadata', 'created_at', 'updated_at')
-          AND NOT attisdropped
-          AND (atthasdef OR attname NOT IN ('id', 'ltv', 'total_deposit', 'total_withdraw', 'metadata', 'created_at', 'updated_at'))
-          AND (attnotnull OR attname NOT IN ('id', 'customer_id', 'ltv', 'total_deposit', 'total_withdraw', 'metadata', 'created_at', 'updated_at'))
-       ) + (
-        SELECT count(*) FROM pg_catalog.pg_constraint
-        WHERE conrelid = '"${schema}".customer_360'::pg_catalog.regclass
-          AND conname IN ('customer_360_pkey', 'customer_360_customer_id_key', 'customer_360_churn_risk_check')
-       ) < 17 THEN
-        ALTER TABLE "${schema}".customer_360
-            ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid(),
-            ALTER COLUMN id SET DEFAULT gen_random_uuid(),
-            ALTER COLUMN id SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS customer_id text NOT NULL,
-            ALTER COLUMN customer_id SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS email text,
-            ADD COLUMN IF NOT EXISTS name text,
-            ADD COLUMN IF NOT EXISTS phone text,
-            ADD COLUMN IF NOT EXISTS segment text,
-            ADD COLUMN IF NOT EXISTS churn_risk text,
-            ADD COLUMN IF NOT EXISTS ltv numeric(14,2) NOT NULL DEFAULT 0,
-            ALTER COLUMN ltv SET DEFAULT 0,
-            ALTER COLUMN ltv SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS total_deposit numeric(14,2) NOT NULL DEFAULT 0,
-            ALTER COLUMN total_deposit SET DEFAULT 0,
-            ALTER COLUMN total_deposit SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS total_withdraw numeric(14,2) NOT NULL DEFAULT 0,
-            ALTER COLUMN total_withdraw SET DEFAULT 0,
-            ALTER COLUMN total_withdraw SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS last_activity_at timestamptz,
-            ADD COLUMN IF NOT EXISTS metadata jsonb NOT NULL DEFAULT '{}'::jsonb,
-            ALTER COLUMN metadata SET DEFAULT '{}'::jsonb,
-            ALTER COLUMN metadata SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now(),
-            ALTER COLUMN created_at SET DEFAULT now(),
-            ALTER COLUMN created_at SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now(),
-            ALTER COLUMN updated_at SET DEFAULT now(),
-            ALTER COLUMN updated_at SET NOT NULL;
-        IF NOT EXISTS (
-            SELECT FROM pg_catalog.pg_constraint
-            WHERE conrelid = '"${schema}".customer_360'::pg_catalog.regclass
-              AND conname = 'customer_360_pkey'
-        ) THEN
-            ALTER TABLE "${schema}".customer_360 ADD CONSTRAINT customer_360_pkey PRIMARY KEY (id);
-        END IF;
-        IF NOT EXISTS (
-            SELECT FROM pg_catalog.pg_constraint
-            WHERE conrelid = '"${schema}".customer_360'::pg_catalog.regclass
-              AND conname = 'customer_360_customer_id_key'
-        ) THEN
-            ALTER TABLE "${schema}".customer_360 ADD CONSTRAINT customer_360_customer_id_key UNIQUE (customer_id);
-        END IF;
-        IF NOT EXISTS (
-            SELECT FROM pg_catalog.pg_constraint
-            WHERE conrelid = '"${schema}".customer_360'::pg_catalog.regclass
-              AND conname = 'customer_360_churn_risk_check'
-        ) THEN
-            ALTER TABLE "${schema}".customer_360 ADD CONSTRAINT customer_360_churn_risk_check CHECK (churn_risk IN ('low', 'medium', 'high'));
-        END IF;
-    END IF;
-END
-$do$;
-DO $do$
-BEGIN
-    IF pg_catalog.to_regclass('"${schema}".customer_360_segment_idx') IS NULL THEN
-        CREATE INDEX IF NOT EXISTS customer_360_segment_idx ON "${schema}".customer_360 USING btree (segment);
-    END IF;
-END
-$do$;
-DO $do$
-BEGIN
-    IF pg_catalog.to_regclass('"${schema}".customer_360_churn_risk_idx') IS NULL THEN
-        CREATE INDEX IF NOT EXISTS customer_360_churn_risk_idx ON "${schema}".customer_360 USING btree (churn_risk);
-    END IF;
-END
-$do$;
-DO $do$
-BEGIN
-    IF pg_catalog.to_regclass('"${schema}".customer_360_email_idx') IS NULL THEN
-        CREATE INDEX IF NOT EXISTS customer_360_email_idx ON "${schema}".customer_360 USING btree (email) WHERE email IS NOT NULL;
-    END IF;
-END
-$do$;
-DO $do$
-BEGIN
-    IF pg_catalog.to_regclass('"${schema}".customer_360_last_activity_at_idx') IS NULL THEN
-        CREATE INDEX IF NOT EXISTS customer_360_last_activity_at_idx ON "${schema}".customer_360 USING btree (last_activity_at DESC);
-    END IF;
-END
-$do$;
-DO $do$
-BEGIN
-    IF pg_catalog.to_regclass('"${schema}".customer_360_metadata_idx') IS NULL THEN
-        CREATE INDEX IF NOT EXISTS customer_360_metadata_idx ON "${schema}".customer_360 USING gin (metadata jsonb_path_ops);
-    END IF;
-END
-$do$;
-CREATE OR REPLACE TRIGGER set_updated_at
-    BEFORE UPDATE ON "${schema}".customer_360
-    FOR EACH ROW EXECUTE FUNCTION "${schema}".set_updated_at();
 
 -- The customer activity timeline (append-only: no updated_at).
 CREATE TABLE IF NOT EXISTS "${schema}".customer_activities (
@@ -635,58 +186,251 @@ CREATE TABLE IF NOT EXISTS "${schema}".customer_activities (
     created_at timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT customer_activities_pkey PRIMARY KEY (id)
 );
+
+-- Columns of the tables above, each as its ADD COLUMN IF NOT EXISTS: a missing
+-- column is added, a dropped default or NOT NULL is set again; one ALTER TABLE
+-- for each table that needs it, none for the others.
 DO $do$
+DECLARE
+    item record;
 BEGIN
-    IF (SELECT count(*) FROM pg_catalog.pg_attribute
-        WHERE attrelid = '"${schema}".customer_activities'::pg_catalog.regclass
-          AND attname IN ('id', 'customer_id', 'activity_type', 'activity_description', 'activity_data', 'created_at')
-          AND NOT attisdropped
-          AND (atthasdef OR attname NOT IN ('id', 'activity_data', 'created_at'))
-          AND (attnotnull OR attname NOT IN ('id', 'customer_id', 'activity_type', 'activity_data', 'created_at'))
-       ) + (
-        SELECT count(*) FROM pg_catalog.pg_constraint
-        WHERE conrelid = '"${schema}".customer_activities'::pg_catalog.regclass
-          AND conname IN ('customer_activities_pkey')
-       ) < 7 THEN
-        ALTER TABLE "${schema}".customer_activities
-            ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid(),
-            ALTER COLUMN id SET DEFAULT gen_random_uuid(),
-            ALTER COLUMN id SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS customer_id text NOT NULL,
-            ALTER COLUMN customer_id SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS activity_type text NOT NULL,
-            ALTER COLUMN activity_type SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS activity_description text,
-            ADD COLUMN IF NOT EXISTS activity_data jsonb NOT NULL DEFAULT '{}'::jsonb,
-            ALTER COLUMN activity_data SET DEFAULT '{}'::jsonb,
-            ALTER COLUMN activity_data SET NOT NULL,
-            ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now(),
-            ALTER COLUMN created_at SET DEFAULT now(),
-            ALTER COLUMN created_at SET NOT NULL;
-        IF NOT EXISTS (
-            SELECT FROM pg_catalog.pg_constraint
-            WHERE conrelid = '"${schema}".customer_activities'::pg_catalog.regclass
-              AND conname = 'customer_activities_pkey'
-        ) THEN
-            ALTER TABLE "${schema}".customer_activities ADD CONSTRAINT customer_activities_pkey PRIMARY KEY (id);
-        END IF;
-    END IF;
+    FOR item IN
+        SELECT x.table_name,
+               pg_catalog.string_agg(
+                   CASE WHEN x.attnum IS NULL THEN x.add_column
+                        ELSE pg_catalog.concat_ws(', ',
+                            CASE WHEN NOT x.atthasdef AND pg_catalog.substr(x.add_column, 27 + pg_catalog.length(x.column_name)) ILIKE '% DEFAULT %' AND pg_catalog.substr(x.add_column, 27 + pg_catalog.length(x.column_name)) NOT ILIKE '%GENERATED %'
+                                 THEN 'ALTER COLUMN ' || x.column_name || ' SET DEFAULT '
+                                      || pg_catalog.btrim(pg_catalog.substr(pg_catalog.substr(x.add_column, 27 + pg_catalog.length(x.column_name)), pg_catalog.strpos(pg_catalog.upper(pg_catalog.substr(x.add_column, 27 + pg_catalog.length(x.column_name))), ' DEFAULT ') + 9), E' \t\r\n') END,
+                            CASE WHEN NOT x.attnotnull AND pg_catalog.split_part(pg_catalog.upper(pg_catalog.substr(x.add_column, 27 + pg_catalog.length(x.column_name))), ' DEFAULT ', 1) LIKE '% NOT NULL%'
+                                 THEN 'ALTER COLUMN ' || x.column_name || ' SET NOT NULL' END)
+                   END, ', ' ORDER BY x.position) AS actions
+        FROM (
+            SELECT w.ord, w.table_name, t.position, t.add_column, n.column_name,
+                   a.attnum, a.atthasdef, a.attnotnull
+            FROM (VALUES
+                (1, 'target_group_mappings', ARRAY[
+                    'ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid()',
+                    'ADD COLUMN IF NOT EXISTS crm_name text NOT NULL',
+                    'ADD COLUMN IF NOT EXISTS postgres_table text NOT NULL',
+                    'ADD COLUMN IF NOT EXISTS description text',
+                    'ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now()',
+                    'ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now()'
+                ]),
+                (2, 'campaigns', ARRAY[
+                    'ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid()',
+                    'ADD COLUMN IF NOT EXISTS name text NOT NULL',
+                    'ADD COLUMN IF NOT EXISTS description text',
+                    'ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT ''draft''',
+                    'ADD COLUMN IF NOT EXISTS workflow_data jsonb NOT NULL DEFAULT ''{}''::jsonb',
+                    'ADD COLUMN IF NOT EXISTS created_by uuid',
+                    'ADD COLUMN IF NOT EXISTS scheduled_at timestamptz',
+                    'ADD COLUMN IF NOT EXISTS started_at timestamptz',
+                    'ADD COLUMN IF NOT EXISTS completed_at timestamptz',
+                    'ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now()',
+                    'ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now()'
+                ]),
+                (3, 'campaign_executions', ARRAY[
+                    'ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid()',
+                    'ADD COLUMN IF NOT EXISTS campaign_id uuid NOT NULL',
+                    'ADD COLUMN IF NOT EXISTS execution_type text NOT NULL DEFAULT ''manual''',
+                    'ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT ''running''',
+                    'ADD COLUMN IF NOT EXISTS execution_data jsonb NOT NULL DEFAULT ''{}''::jsonb',
+                    'ADD COLUMN IF NOT EXISTS metrics jsonb NOT NULL DEFAULT ''{}''::jsonb',
+                    'ADD COLUMN IF NOT EXISTS started_at timestamptz NOT NULL DEFAULT now()',
+                    'ADD COLUMN IF NOT EXISTS completed_at timestamptz',
+                    'ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now()',
+                    'ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now()'
+                ]),
+                (4, 'campaign_recipients', ARRAY[
+                    'ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid()',
+                    'ADD COLUMN IF NOT EXISTS campaign_id uuid NOT NULL',
+                    'ADD COLUMN IF NOT EXISTS execution_id uuid',
+                    'ADD COLUMN IF NOT EXISTS customer_id text',
+                    'ADD COLUMN IF NOT EXISTS email text',
+                    'ADD COLUMN IF NOT EXISTS phone text',
+                    'ADD COLUMN IF NOT EXISTS channel text NOT NULL',
+                    'ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT ''pending''',
+                    'ADD COLUMN IF NOT EXISTS sent_at timestamptz',
+                    'ADD COLUMN IF NOT EXISTS delivered_at timestamptz',
+                    'ADD COLUMN IF NOT EXISTS opened_at timestamptz',
+                    'ADD COLUMN IF NOT EXISTS clicked_at timestamptz',
+                    'ADD COLUMN IF NOT EXISTS metadata jsonb NOT NULL DEFAULT ''{}''::jsonb',
+                    'ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now()',
+                    'ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now()'
+                ]),
+                (5, 'customer_360', ARRAY[
+                    'ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid()',
+                    'ADD COLUMN IF NOT EXISTS customer_id text NOT NULL',
+                    'ADD COLUMN IF NOT EXISTS email text',
+                    'ADD COLUMN IF NOT EXISTS name text',
+                    'ADD COLUMN IF NOT EXISTS phone text',
+                    'ADD COLUMN IF NOT EXISTS segment text',
+                    'ADD COLUMN IF NOT EXISTS churn_risk text',
+                    'ADD COLUMN IF NOT EXISTS ltv numeric(14,2) NOT NULL DEFAULT 0',
+                    'ADD COLUMN IF NOT EXISTS total_deposit numeric(14,2) NOT NULL DEFAULT 0',
+                    'ADD COLUMN IF NOT EXISTS total_withdraw numeric(14,2) NOT NULL DEFAULT 0',
+                    'ADD COLUMN IF NOT EXISTS last_activity_at timestamptz',
+                    'ADD COLUMN IF NOT EXISTS metadata jsonb NOT NULL DEFAULT ''{}''::jsonb',
+                    'ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now()',
+                    'ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now()'
+                ]),
+                (6, 'customer_activities', ARRAY[
+                    'ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid()',
+                    'ADD COLUMN IF NOT EXISTS customer_id text NOT NULL',
+                    'ADD COLUMN IF NOT EXISTS activity_type text NOT NULL',
+                    'ADD COLUMN IF NOT EXISTS activity_description text',
+                    'ADD COLUMN IF NOT EXISTS activity_data jsonb NOT NULL DEFAULT ''{}''::jsonb',
+                    'ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now()'
+                ])
+            ) AS w (ord, table_name, add_columns)
+            CROSS JOIN LATERAL pg_catalog.unnest(w.add_columns) WITH ORDINALITY AS t (add_column, position)
+            CROSS JOIN LATERAL (SELECT pg_catalog.split_part(t.add_column, ' ', 6) AS column_name) AS n
+            JOIN pg_catalog.pg_class AS c
+              ON c.relname = w.table_name AND c.relnamespace = (SELECT n.oid FROM pg_catalog.pg_namespace AS n WHERE n.nspname = '${schema}')
+            LEFT JOIN pg_catalog.pg_attribute AS a
+              ON a.attrelid = c.oid AND a.attname = n.column_name AND NOT a.attisdropped
+        ) AS x
+        WHERE x.attnum IS NULL
+           OR (NOT x.atthasdef AND pg_catalog.substr(x.add_column, 27 + pg_catalog.length(x.column_name)) ILIKE '% DEFAULT %' AND pg_catalog.substr(x.add_column, 27 + pg_catalog.length(x.column_name)) NOT ILIKE '%GENERATED %')
+           OR (NOT x.attnotnull AND pg_catalog.split_part(pg_catalog.upper(pg_catalog.substr(x.add_column, 27 + pg_catalog.length(x.column_name))), ' DEFAULT ', 1) LIKE '% NOT NULL%')
+        GROUP BY x.table_name
+        ORDER BY pg_catalog.min(x.ord)
+    LOOP
+        EXECUTE 'ALTER TABLE "${schema}".' || item.table_name || ' ' || item.actions;
+    END LOOP;
 END
 $do$;
+
+-- Named constraints, in table order: a missing one is added (a row's second
+-- value says whether its constraints are wanted on this database).
 DO $do$
+DECLARE
+    item record;
 BEGIN
-    IF pg_catalog.to_regclass('"${schema}".customer_activities_customer_created_idx') IS NULL THEN
-        CREATE INDEX IF NOT EXISTS customer_activities_customer_created_idx ON "${schema}".customer_activities USING btree (customer_id, created_at DESC);
-    END IF;
+    FOR item IN
+        SELECT w.table_name, x.add_constraint
+        FROM (VALUES
+            (1, true, 'target_group_mappings', ARRAY[
+                'ADD CONSTRAINT target_group_mappings_pkey PRIMARY KEY (id)',
+                'ADD CONSTRAINT target_group_mappings_crm_name_key UNIQUE (crm_name)'
+            ]),
+            (2, true, 'campaigns', ARRAY[
+                'ADD CONSTRAINT campaigns_pkey PRIMARY KEY (id)',
+                'ADD CONSTRAINT campaigns_status_check CHECK (status IN (''draft'', ''active'', ''paused'', ''completed''))'
+            ]),
+            (3, (pg_catalog.to_regclass('auth.users') IS NOT NULL), 'campaigns', ARRAY[
+                'ADD CONSTRAINT campaigns_created_by_fkey FOREIGN KEY (created_by) REFERENCES auth.users (id) ON DELETE SET NULL'
+            ]),
+            (4, true, 'campaign_executions', ARRAY[
+                'ADD CONSTRAINT campaign_executions_pkey PRIMARY KEY (id)',
+                'ADD CONSTRAINT campaign_executions_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES "${schema}".campaigns (id) ON DELETE CASCADE',
+                'ADD CONSTRAINT campaign_executions_execution_type_check CHECK (execution_type IN (''manual'', ''scheduled'', ''triggered''))',
+                'ADD CONSTRAINT campaign_executions_status_check CHECK (status IN (''running'', ''completed'', ''failed'', ''cancelled''))'
+            ]),
+            (5, true, 'campaign_recipients', ARRAY[
+                'ADD CONSTRAINT campaign_recipients_pkey PRIMARY KEY (id)',
+                'ADD CONSTRAINT campaign_recipients_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES "${schema}".campaigns (id) ON DELETE CASCADE',
+                'ADD CONSTRAINT campaign_recipients_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES "${schema}".campaign_executions (id) ON DELETE SET NULL',
+                'ADD CONSTRAINT campaign_recipients_channel_check CHECK (channel IN (''email'', ''sms'', ''phone'', ''push''))',
+                'ADD CONSTRAINT campaign_recipients_status_check CHECK (status IN (''pending'', ''sent'', ''delivered'', ''opened'', ''clicked'', ''failed''))'
+            ]),
+            (6, true, 'customer_360', ARRAY[
+                'ADD CONSTRAINT customer_360_pkey PRIMARY KEY (id)',
+                'ADD CONSTRAINT customer_360_customer_id_key UNIQUE (customer_id)',
+                'ADD CONSTRAINT customer_360_churn_risk_check CHECK (churn_risk IN (''low'', ''medium'', ''high''))'
+            ]),
+            (7, true, 'customer_activities', ARRAY[
+                'ADD CONSTRAINT customer_activities_pkey PRIMARY KEY (id)'
+            ])
+        ) AS w (ord, wanted, table_name, add_constraints)
+        CROSS JOIN LATERAL pg_catalog.unnest(w.add_constraints) WITH ORDINALITY AS x (add_constraint, position)
+        JOIN pg_catalog.pg_class AS c
+          ON c.relname = w.table_name AND c.relnamespace = (SELECT n.oid FROM pg_catalog.pg_namespace AS n WHERE n.nspname = '${schema}')
+        WHERE w.wanted
+          AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint AS k
+                          WHERE k.conrelid = c.oid
+                            AND k.conname = pg_catalog.split_part(x.add_constraint, ' ', 3))
+        ORDER BY w.ord, x.position
+    LOOP
+        EXECUTE 'ALTER TABLE "${schema}".' || item.table_name || ' ' || item.add_constraint;
+    END LOOP;
 END
 $do$;
+
+-- Indexes: created where the schema has no relation of that name.
 DO $do$
+DECLARE
+    item record;
 BEGIN
-    IF pg_catalog.to_regclass('"${schema}".customer_activities_activity_type_idx') IS NULL THEN
-        CREATE INDEX IF NOT EXISTS customer_activities_activity_type_idx ON "${schema}".customer_activities USING btree (activity_type);
-    END IF;
+    FOR item IN
+        SELECT w.statement
+        FROM pg_catalog.unnest(ARRAY[
+            'CREATE INDEX IF NOT EXISTS campaigns_status_idx ON "${schema}".campaigns USING btree (status)',
+            'CREATE INDEX IF NOT EXISTS campaigns_created_by_idx ON "${schema}".campaigns USING btree (created_by)',
+            'CREATE INDEX IF NOT EXISTS campaigns_scheduled_at_idx ON "${schema}".campaigns USING btree (scheduled_at) WHERE scheduled_at IS NOT NULL',
+            'CREATE INDEX IF NOT EXISTS campaigns_created_at_idx ON "${schema}".campaigns USING btree (created_at DESC)',
+            'CREATE INDEX IF NOT EXISTS campaign_executions_campaign_id_idx ON "${schema}".campaign_executions USING btree (campaign_id, started_at DESC)',
+            'CREATE INDEX IF NOT EXISTS campaign_executions_status_idx ON "${schema}".campaign_executions USING btree (status)',
+            'CREATE INDEX IF NOT EXISTS campaign_recipients_campaign_status_idx ON "${schema}".campaign_recipients USING btree (campaign_id, status)',
+            'CREATE INDEX IF NOT EXISTS campaign_recipients_execution_id_idx ON "${schema}".campaign_recipients USING btree (execution_id)',
+            'CREATE INDEX IF NOT EXISTS campaign_recipients_customer_id_idx ON "${schema}".campaign_recipients USING btree (customer_id)',
+            'CREATE INDEX IF NOT EXISTS campaign_recipients_email_idx ON "${schema}".campaign_recipients USING btree (email) WHERE email IS NOT NULL',
+            'CREATE INDEX IF NOT EXISTS customer_360_segment_idx ON "${schema}".customer_360 USING btree (segment)',
+            'CREATE INDEX IF NOT EXISTS customer_360_churn_risk_idx ON "${schema}".customer_360 USING btree (churn_risk)',
+            'CREATE INDEX IF NOT EXISTS customer_360_email_idx ON "${schema}".customer_360 USING btree (email) WHERE email IS NOT NULL',
+            'CREATE INDEX IF NOT EXISTS customer_360_last_activity_at_idx ON "${schema}".customer_360 USING btree (last_activity_at DESC)',
+            'CREATE INDEX IF NOT EXISTS customer_360_metadata_idx ON "${schema}".customer_360 USING gin (metadata jsonb_path_ops)',
+            'CREATE INDEX IF NOT EXISTS customer_activities_customer_created_idx ON "${schema}".customer_activities USING btree (customer_id, created_at DESC)',
+            'CREATE INDEX IF NOT EXISTS customer_activities_activity_type_idx ON "${schema}".customer_activities USING btree (activity_type)'
+        ]) WITH ORDINALITY AS w (statement, ord)
+        WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_class AS c
+                          WHERE c.relname = pg_catalog.split_part(w.statement, ' ', 6)
+                            AND c.relnamespace = (SELECT n.oid FROM pg_catalog.pg_namespace AS n WHERE n.nspname = '${schema}'))
+        ORDER BY w.ord
+    LOOP
+        EXECUTE item.statement;
+    END LOOP;
 END
 $do$;
+
+-- Triggers: (re-)created on each listed table where the trigger is missing,
+-- disabled, or not exactly this one (%s in a statement stands for the table).
+DO $do$
+DECLARE
+    item record;
+BEGIN
+    FOR item IN
+        SELECT pg_catalog.replace(w.statement, '%s', '"${schema}".' || x.table_name) AS statement
+        FROM (VALUES
+            (1, 'set_updated_at', '"${schema}".set_updated_at()', 19,
+             'CREATE OR REPLACE TRIGGER set_updated_at BEFORE UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION "${schema}".set_updated_at()',
+             ARRAY[
+                'target_group_mappings',
+                'campaigns',
+                'campaign_executions',
+                'campaign_recipients',
+                'customer_360'
+             ])
+        ) AS w (ord, trigger_name, function_name, trigger_type, statement, table_names)
+        CROSS JOIN LATERAL pg_catalog.unnest(w.table_names) WITH ORDINALITY AS x (table_name, position)
+        JOIN pg_catalog.pg_class AS c
+          ON c.relname = x.table_name AND c.relnamespace = (SELECT n.oid FROM pg_catalog.pg_namespace AS n WHERE n.nspname = '${schema}')
+        WHERE NOT EXISTS (
+            SELECT FROM pg_catalog.pg_trigger AS t
+            WHERE t.tgrelid = c.oid AND t.tgname = w.trigger_name AND NOT t.tgisinternal
+              AND t.tgenabled = 'O' AND t.tgtype = w.trigger_type
+              AND t.tgfoid = pg_catalog.to_regprocedure(w.function_name)
+              AND t.tgnargs = 0 AND t.tgqual IS NULL AND t.tgconstraint = 0
+              AND t.tgoldtable IS NULL AND t.tgnewtable IS NULL
+              AND pg_catalog.cardinality(t.tgattr::pg_catalog.int2[]) = 0)
+        ORDER BY w.ord, x.position
+    LOOP
+        EXECUTE item.statement;
+    END LOOP;
+END
+$do$;
+
 
 -- Active campaigns with their recipient counts. security_invoker: the
 -- caller's grants and row level security apply, not the view owner's.
@@ -906,6 +650,7 @@ BEGIN
                   AND ((a.grantee = 0 AND cur.keyword <> 'SCHEMA')
                        OR pg_catalog.pg_get_userbyid(a.grantee) = ANY (ARRAY['anon', 'authenticated', 'service_role']::text[]))
             ) AS privileges
+            OFFSET 0  -- computed once per object, not once per comparison below
         ) AS have
         WHERE cur.column_acl
            OR NOT (have.privileges @> cur.privileges AND cur.privileges @> have.privileges)

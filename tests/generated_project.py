@@ -32,7 +32,10 @@ TABLE_TEMPLATE = """\
 ]) }}}}
 """
 INDEX_TEMPLATE = """\
-{{{{ m.index("{name}_status_idx", "{name}", "status") }}}}
+{{{{- m.index("{name}_status_idx", "{name}", "status") }}}}
+"""
+TRIGGER_TEMPLATE = """\
+{{{{- m.updated_at_trigger("{name}") }}}}
 """
 
 
@@ -49,9 +52,9 @@ def generate_project(dest: Path, tables: int,
                      *, policies: bool = False, indexes: bool = True) -> Path:
     """Write a project with ``tables`` tables into ``dest`` and build its .tpl.
 
-    Every table gets row level security, grants for the roles, an index
-    unless ``indexes`` is false and, with ``policies``, a policy of its own
-    in the config.
+    Every table gets row level security, grants for the roles, an
+    ``updated_at`` trigger, an index unless ``indexes`` is false and, with
+    ``policies``, a policy of its own in the config.
     """
     from supabase_init.render import Project, write_template
 
@@ -65,7 +68,7 @@ def generate_project(dest: Path, tables: int,
     shutil.copy2(REPO / "templates" / "functions" / "set_updated_at.sql.j2",
                  templates / "functions" / "set_updated_at.sql.j2")
     for name in names:
-        text = TABLE_TEMPLATE + (INDEX_TEMPLATE if indexes else "")
+        text = TABLE_TEMPLATE + (INDEX_TEMPLATE if indexes else "") + TRIGGER_TEMPLATE
         (templates / "tables" / f"{name}.sql.j2").write_text(text.format(name=name))
     policy_blocks = "" if not policies else "".join(
         f'policy "{name}" "members_all" {{\n  roles = ["{user}"]\n  command = "ALL"\n'

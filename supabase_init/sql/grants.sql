@@ -14,22 +14,22 @@ target AS (
 ),
 acl AS (
     SELECT 'schema ' || n.nspname AS object, 'schema ' || n.nspname AS parent,
-           pg_catalog.aclexplode(coalesce(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) AS a
+           coalesce(n.nspacl, pg_catalog.acldefault('n', n.nspowner)) AS acl
     FROM pg_catalog.pg_namespace AS n JOIN target ON target.nspoid = n.oid
     UNION ALL
     SELECT CASE c.relkind WHEN 'S' THEN 'sequence ' WHEN 'v' THEN 'view '
                           WHEN 'm' THEN 'materialized view ' WHEN 'f' THEN 'foreign table '
                           ELSE 'table ' END || c.relname AS object,
            NULL,
-           pg_catalog.aclexplode(coalesce(c.relacl, pg_catalog.acldefault(
-               CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner)))
+           coalesce(c.relacl, pg_catalog.acldefault(
+               CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner))
     FROM pg_catalog.pg_class AS c JOIN target ON target.nspoid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
     UNION ALL
     SELECT 'column ' || c.relname || '.' || att.attname,
            CASE c.relkind WHEN 'v' THEN 'view ' WHEN 'm' THEN 'materialized view '
                           WHEN 'f' THEN 'foreign table ' ELSE 'table ' END || c.relname,
-           pg_catalog.aclexplode(att.attacl)
+           att.attacl
     FROM pg_catalog.pg_attribute AS att
     JOIN pg_catalog.pg_class AS c ON c.oid = att.attrelid
     JOIN target ON target.nspoid = c.relnamespace
@@ -38,16 +38,24 @@ acl AS (
     SELECT CASE p.prokind WHEN 'p' THEN 'procedure ' ELSE 'function ' END
                || p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')',
            NULL,
-           pg_catalog.aclexplode(coalesce(p.proacl, pg_catalog.acldefault('f', p.proowner)))
+           coalesce(p.proacl, pg_catalog.acldefault('f', p.proowner))
     FROM pg_catalog.pg_proc AS p JOIN target ON target.nspoid = p.pronamespace
     WHERE p.prokind IN ('f', 'p')
 )
+-- Each object's ACL is exploded and grouped on its own (a few entries), not
+-- all of them together in one sort.
 SELECT 'grant' AS kind,
-       acl.object || ' to ' || m.rolname AS name,
+       acl.object || ' to ' || g.rolname AS name,
        coalesce(acl.parent, acl.object) AS parent,
-       jsonb_build_object('privileges', pg_catalog.array_agg(
-           (acl.a).privilege_type || CASE WHEN (acl.a).is_grantable THEN ' WITH GRANT OPTION' ELSE '' END
-           ORDER BY (acl.a).privilege_type)) AS attrs
-FROM acl JOIN managed AS m ON m.oid = (acl.a).grantee
-WHERE (acl.a).privilege_type <> 'MAINTAIN'
-GROUP BY acl.object, acl.parent, m.rolname
+       jsonb_build_object('privileges', g.privileges) AS attrs
+FROM acl
+CROSS JOIN LATERAL (
+    SELECT m.rolname,
+           pg_catalog.array_agg(x.privilege_type || CASE WHEN x.is_grantable THEN ' WITH GRANT OPTION'
+                                                         ELSE '' END
+                                ORDER BY x.privilege_type) AS privileges
+    FROM pg_catalog.aclexplode(acl.acl) AS x
+    JOIN managed AS m ON m.oid = x.grantee
+    WHERE x.privilege_type <> 'MAINTAIN'
+    GROUP BY m.rolname
+) AS g
