@@ -195,107 +195,88 @@ DECLARE
     item record;
 BEGIN
     FOR item IN
-        SELECT x.table_name,
+        SELECT w.table_name,
                pg_catalog.string_agg(
-                   CASE WHEN x.attnum IS NULL THEN x.add_column
+                   CASE WHEN a.attnum IS NULL THEN w.add_column
                         ELSE pg_catalog.concat_ws(', ',
-                            CASE WHEN NOT x.atthasdef AND pg_catalog.substr(x.add_column, 27 + pg_catalog.length(x.column_name)) ILIKE '% DEFAULT %' AND pg_catalog.substr(x.add_column, 27 + pg_catalog.length(x.column_name)) NOT ILIKE '%GENERATED %'
-                                 THEN 'ALTER COLUMN ' || x.column_name || ' SET DEFAULT '
-                                      || pg_catalog.btrim(pg_catalog.substr(pg_catalog.substr(x.add_column, 27 + pg_catalog.length(x.column_name)), pg_catalog.strpos(pg_catalog.upper(pg_catalog.substr(x.add_column, 27 + pg_catalog.length(x.column_name))), ' DEFAULT ') + 9), E' \t\r\n') END,
-                            CASE WHEN NOT x.attnotnull AND pg_catalog.split_part(pg_catalog.upper(pg_catalog.substr(x.add_column, 27 + pg_catalog.length(x.column_name))), ' DEFAULT ', 1) LIKE '% NOT NULL%'
-                                 THEN 'ALTER COLUMN ' || x.column_name || ' SET NOT NULL' END)
-                   END, ', ' ORDER BY x.position) AS actions
-        FROM (
-            SELECT w.ord, w.table_name, t.position, t.add_column, n.column_name,
-                   a.attnum, a.atthasdef, a.attnotnull
-            FROM (VALUES
-                (1, 'target_group_mappings', ARRAY[
-                    'ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid()',
-                    'ADD COLUMN IF NOT EXISTS crm_name text NOT NULL',
-                    'ADD COLUMN IF NOT EXISTS postgres_table text NOT NULL',
-                    'ADD COLUMN IF NOT EXISTS description text',
-                    'ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now()',
-                    'ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now()'
-                ]),
-                (2, 'campaigns', ARRAY[
-                    'ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid()',
-                    'ADD COLUMN IF NOT EXISTS name text NOT NULL',
-                    'ADD COLUMN IF NOT EXISTS description text',
-                    'ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT ''draft''',
-                    'ADD COLUMN IF NOT EXISTS workflow_data jsonb NOT NULL DEFAULT ''{}''::jsonb',
-                    'ADD COLUMN IF NOT EXISTS created_by uuid',
-                    'ADD COLUMN IF NOT EXISTS scheduled_at timestamptz',
-                    'ADD COLUMN IF NOT EXISTS started_at timestamptz',
-                    'ADD COLUMN IF NOT EXISTS completed_at timestamptz',
-                    'ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now()',
-                    'ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now()'
-                ]),
-                (3, 'campaign_executions', ARRAY[
-                    'ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid()',
-                    'ADD COLUMN IF NOT EXISTS campaign_id uuid NOT NULL',
-                    'ADD COLUMN IF NOT EXISTS execution_type text NOT NULL DEFAULT ''manual''',
-                    'ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT ''running''',
-                    'ADD COLUMN IF NOT EXISTS execution_data jsonb NOT NULL DEFAULT ''{}''::jsonb',
-                    'ADD COLUMN IF NOT EXISTS metrics jsonb NOT NULL DEFAULT ''{}''::jsonb',
-                    'ADD COLUMN IF NOT EXISTS started_at timestamptz NOT NULL DEFAULT now()',
-                    'ADD COLUMN IF NOT EXISTS completed_at timestamptz',
-                    'ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now()',
-                    'ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now()'
-                ]),
-                (4, 'campaign_recipients', ARRAY[
-                    'ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid()',
-                    'ADD COLUMN IF NOT EXISTS campaign_id uuid NOT NULL',
-                    'ADD COLUMN IF NOT EXISTS execution_id uuid',
-                    'ADD COLUMN IF NOT EXISTS customer_id text',
-                    'ADD COLUMN IF NOT EXISTS email text',
-                    'ADD COLUMN IF NOT EXISTS phone text',
-                    'ADD COLUMN IF NOT EXISTS channel text NOT NULL',
-                    'ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT ''pending''',
-                    'ADD COLUMN IF NOT EXISTS sent_at timestamptz',
-                    'ADD COLUMN IF NOT EXISTS delivered_at timestamptz',
-                    'ADD COLUMN IF NOT EXISTS opened_at timestamptz',
-                    'ADD COLUMN IF NOT EXISTS clicked_at timestamptz',
-                    'ADD COLUMN IF NOT EXISTS metadata jsonb NOT NULL DEFAULT ''{}''::jsonb',
-                    'ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now()',
-                    'ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now()'
-                ]),
-                (5, 'customer_360', ARRAY[
-                    'ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid()',
-                    'ADD COLUMN IF NOT EXISTS customer_id text NOT NULL',
-                    'ADD COLUMN IF NOT EXISTS email text',
-                    'ADD COLUMN IF NOT EXISTS name text',
-                    'ADD COLUMN IF NOT EXISTS phone text',
-                    'ADD COLUMN IF NOT EXISTS segment text',
-                    'ADD COLUMN IF NOT EXISTS churn_risk text',
-                    'ADD COLUMN IF NOT EXISTS ltv numeric(14,2) NOT NULL DEFAULT 0',
-                    'ADD COLUMN IF NOT EXISTS total_deposit numeric(14,2) NOT NULL DEFAULT 0',
-                    'ADD COLUMN IF NOT EXISTS total_withdraw numeric(14,2) NOT NULL DEFAULT 0',
-                    'ADD COLUMN IF NOT EXISTS last_activity_at timestamptz',
-                    'ADD COLUMN IF NOT EXISTS metadata jsonb NOT NULL DEFAULT ''{}''::jsonb',
-                    'ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now()',
-                    'ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now()'
-                ]),
-                (6, 'customer_activities', ARRAY[
-                    'ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid()',
-                    'ADD COLUMN IF NOT EXISTS customer_id text NOT NULL',
-                    'ADD COLUMN IF NOT EXISTS activity_type text NOT NULL',
-                    'ADD COLUMN IF NOT EXISTS activity_description text',
-                    'ADD COLUMN IF NOT EXISTS activity_data jsonb NOT NULL DEFAULT ''{}''::jsonb',
-                    'ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now()'
-                ])
-            ) AS w (ord, table_name, add_columns)
-            CROSS JOIN LATERAL pg_catalog.unnest(w.add_columns) WITH ORDINALITY AS t (add_column, position)
-            CROSS JOIN LATERAL (SELECT pg_catalog.split_part(t.add_column, ' ', 6) AS column_name) AS n
-            JOIN pg_catalog.pg_class AS c
-              ON c.relname = w.table_name AND c.relnamespace = (SELECT n.oid FROM pg_catalog.pg_namespace AS n WHERE n.nspname = '${schema}')
-            LEFT JOIN pg_catalog.pg_attribute AS a
-              ON a.attrelid = c.oid AND a.attname = n.column_name AND NOT a.attisdropped
-        ) AS x
-        WHERE x.attnum IS NULL
-           OR (NOT x.atthasdef AND pg_catalog.substr(x.add_column, 27 + pg_catalog.length(x.column_name)) ILIKE '% DEFAULT %' AND pg_catalog.substr(x.add_column, 27 + pg_catalog.length(x.column_name)) NOT ILIKE '%GENERATED %')
-           OR (NOT x.attnotnull AND pg_catalog.split_part(pg_catalog.upper(pg_catalog.substr(x.add_column, 27 + pg_catalog.length(x.column_name))), ' DEFAULT ', 1) LIKE '% NOT NULL%')
-        GROUP BY x.table_name
-        ORDER BY pg_catalog.min(x.ord)
+                            CASE WHEN w.default_expr IS NOT NULL AND NOT a.atthasdef
+                                 THEN 'ALTER COLUMN ' || w.column_name || ' SET DEFAULT ' || w.default_expr END,
+                            CASE WHEN w.not_null AND NOT a.attnotnull
+                                 THEN 'ALTER COLUMN ' || w.column_name || ' SET NOT NULL' END)
+                   END, ', ' ORDER BY w.position) AS actions
+        FROM (VALUES
+            (1, 'target_group_mappings', 1, 'id', 'ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid()', 'gen_random_uuid()', true),
+            (1, 'target_group_mappings', 2, 'crm_name', 'ADD COLUMN IF NOT EXISTS crm_name text NOT NULL', NULL, true),
+            (1, 'target_group_mappings', 3, 'postgres_table', 'ADD COLUMN IF NOT EXISTS postgres_table text NOT NULL', NULL, true),
+            (1, 'target_group_mappings', 4, 'description', 'ADD COLUMN IF NOT EXISTS description text', NULL, false),
+            (1, 'target_group_mappings', 5, 'created_at', 'ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now()', 'now()', true),
+            (1, 'target_group_mappings', 6, 'updated_at', 'ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now()', 'now()', true),
+            (2, 'campaigns', 1, 'id', 'ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid()', 'gen_random_uuid()', true),
+            (2, 'campaigns', 2, 'name', 'ADD COLUMN IF NOT EXISTS name text NOT NULL', NULL, true),
+            (2, 'campaigns', 3, 'description', 'ADD COLUMN IF NOT EXISTS description text', NULL, false),
+            (2, 'campaigns', 4, 'status', 'ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT ''draft''', '''draft''', true),
+            (2, 'campaigns', 5, 'workflow_data', 'ADD COLUMN IF NOT EXISTS workflow_data jsonb NOT NULL DEFAULT ''{}''::jsonb', '''{}''::jsonb', true),
+            (2, 'campaigns', 6, 'created_by', 'ADD COLUMN IF NOT EXISTS created_by uuid', NULL, false),
+            (2, 'campaigns', 7, 'scheduled_at', 'ADD COLUMN IF NOT EXISTS scheduled_at timestamptz', NULL, false),
+            (2, 'campaigns', 8, 'started_at', 'ADD COLUMN IF NOT EXISTS started_at timestamptz', NULL, false),
+            (2, 'campaigns', 9, 'completed_at', 'ADD COLUMN IF NOT EXISTS completed_at timestamptz', NULL, false),
+            (2, 'campaigns', 10, 'created_at', 'ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now()', 'now()', true),
+            (2, 'campaigns', 11, 'updated_at', 'ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now()', 'now()', true),
+            (3, 'campaign_executions', 1, 'id', 'ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid()', 'gen_random_uuid()', true),
+            (3, 'campaign_executions', 2, 'campaign_id', 'ADD COLUMN IF NOT EXISTS campaign_id uuid NOT NULL', NULL, true),
+            (3, 'campaign_executions', 3, 'execution_type', 'ADD COLUMN IF NOT EXISTS execution_type text NOT NULL DEFAULT ''manual''', '''manual''', true),
+            (3, 'campaign_executions', 4, 'status', 'ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT ''running''', '''running''', true),
+            (3, 'campaign_executions', 5, 'execution_data', 'ADD COLUMN IF NOT EXISTS execution_data jsonb NOT NULL DEFAULT ''{}''::jsonb', '''{}''::jsonb', true),
+            (3, 'campaign_executions', 6, 'metrics', 'ADD COLUMN IF NOT EXISTS metrics jsonb NOT NULL DEFAULT ''{}''::jsonb', '''{}''::jsonb', true),
+            (3, 'campaign_executions', 7, 'started_at', 'ADD COLUMN IF NOT EXISTS started_at timestamptz NOT NULL DEFAULT now()', 'now()', true),
+            (3, 'campaign_executions', 8, 'completed_at', 'ADD COLUMN IF NOT EXISTS completed_at timestamptz', NULL, false),
+            (3, 'campaign_executions', 9, 'created_at', 'ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now()', 'now()', true),
+            (3, 'campaign_executions', 10, 'updated_at', 'ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now()', 'now()', true),
+            (4, 'campaign_recipients', 1, 'id', 'ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid()', 'gen_random_uuid()', true),
+            (4, 'campaign_recipients', 2, 'campaign_id', 'ADD COLUMN IF NOT EXISTS campaign_id uuid NOT NULL', NULL, true),
+            (4, 'campaign_recipients', 3, 'execution_id', 'ADD COLUMN IF NOT EXISTS execution_id uuid', NULL, false),
+            (4, 'campaign_recipients', 4, 'customer_id', 'ADD COLUMN IF NOT EXISTS customer_id text', NULL, false),
+            (4, 'campaign_recipients', 5, 'email', 'ADD COLUMN IF NOT EXISTS email text', NULL, false),
+            (4, 'campaign_recipients', 6, 'phone', 'ADD COLUMN IF NOT EXISTS phone text', NULL, false),
+            (4, 'campaign_recipients', 7, 'channel', 'ADD COLUMN IF NOT EXISTS channel text NOT NULL', NULL, true),
+            (4, 'campaign_recipients', 8, 'status', 'ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT ''pending''', '''pending''', true),
+            (4, 'campaign_recipients', 9, 'sent_at', 'ADD COLUMN IF NOT EXISTS sent_at timestamptz', NULL, false),
+            (4, 'campaign_recipients', 10, 'delivered_at', 'ADD COLUMN IF NOT EXISTS delivered_at timestamptz', NULL, false),
+            (4, 'campaign_recipients', 11, 'opened_at', 'ADD COLUMN IF NOT EXISTS opened_at timestamptz', NULL, false),
+            (4, 'campaign_recipients', 12, 'clicked_at', 'ADD COLUMN IF NOT EXISTS clicked_at timestamptz', NULL, false),
+            (4, 'campaign_recipients', 13, 'metadata', 'ADD COLUMN IF NOT EXISTS metadata jsonb NOT NULL DEFAULT ''{}''::jsonb', '''{}''::jsonb', true),
+            (4, 'campaign_recipients', 14, 'created_at', 'ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now()', 'now()', true),
+            (4, 'campaign_recipients', 15, 'updated_at', 'ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now()', 'now()', true),
+            (5, 'customer_360', 1, 'id', 'ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid()', 'gen_random_uuid()', true),
+            (5, 'customer_360', 2, 'customer_id', 'ADD COLUMN IF NOT EXISTS customer_id text NOT NULL', NULL, true),
+            (5, 'customer_360', 3, 'email', 'ADD COLUMN IF NOT EXISTS email text', NULL, false),
+            (5, 'customer_360', 4, 'name', 'ADD COLUMN IF NOT EXISTS name text', NULL, false),
+            (5, 'customer_360', 5, 'phone', 'ADD COLUMN IF NOT EXISTS phone text', NULL, false),
+            (5, 'customer_360', 6, 'segment', 'ADD COLUMN IF NOT EXISTS segment text', NULL, false),
+            (5, 'customer_360', 7, 'churn_risk', 'ADD COLUMN IF NOT EXISTS churn_risk text', NULL, false),
+            (5, 'customer_360', 8, 'ltv', 'ADD COLUMN IF NOT EXISTS ltv numeric(14,2) NOT NULL DEFAULT 0', '0', true),
+            (5, 'customer_360', 9, 'total_deposit', 'ADD COLUMN IF NOT EXISTS total_deposit numeric(14,2) NOT NULL DEFAULT 0', '0', true),
+            (5, 'customer_360', 10, 'total_withdraw', 'ADD COLUMN IF NOT EXISTS total_withdraw numeric(14,2) NOT NULL DEFAULT 0', '0', true),
+            (5, 'customer_360', 11, 'last_activity_at', 'ADD COLUMN IF NOT EXISTS last_activity_at timestamptz', NULL, false),
+            (5, 'customer_360', 12, 'metadata', 'ADD COLUMN IF NOT EXISTS metadata jsonb NOT NULL DEFAULT ''{}''::jsonb', '''{}''::jsonb', true),
+            (5, 'customer_360', 13, 'created_at', 'ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now()', 'now()', true),
+            (5, 'customer_360', 14, 'updated_at', 'ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now()', 'now()', true),
+            (6, 'customer_activities', 1, 'id', 'ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid()', 'gen_random_uuid()', true),
+            (6, 'customer_activities', 2, 'customer_id', 'ADD COLUMN IF NOT EXISTS customer_id text NOT NULL', NULL, true),
+            (6, 'customer_activities', 3, 'activity_type', 'ADD COLUMN IF NOT EXISTS activity_type text NOT NULL', NULL, true),
+            (6, 'customer_activities', 4, 'activity_description', 'ADD COLUMN IF NOT EXISTS activity_description text', NULL, false),
+            (6, 'customer_activities', 5, 'activity_data', 'ADD COLUMN IF NOT EXISTS activity_data jsonb NOT NULL DEFAULT ''{}''::jsonb', '''{}''::jsonb', true),
+            (6, 'customer_activities', 6, 'created_at', 'ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now()', 'now()', true)
+        ) AS w (table_ord, table_name, position, column_name, add_column, default_expr, not_null)
+        JOIN pg_catalog.pg_class AS c
+          ON c.relname = w.table_name AND c.relnamespace = (SELECT n.oid FROM pg_catalog.pg_namespace AS n WHERE n.nspname = '${schema}')
+        LEFT JOIN pg_catalog.pg_attribute AS a
+          ON a.attrelid = c.oid AND a.attname = w.column_name AND NOT a.attisdropped
+        WHERE a.attnum IS NULL
+           OR (w.default_expr IS NOT NULL AND NOT a.atthasdef)
+           OR (w.not_null AND NOT a.attnotnull)
+        GROUP BY w.table_name
+        ORDER BY pg_catalog.min(w.table_ord)
     LOOP
         EXECUTE 'ALTER TABLE "${schema}".' || item.table_name || ' ' || item.actions;
     END LOOP;
