@@ -113,6 +113,16 @@ def terraform_bin() -> str:
     return path
 
 
+@pytest.fixture(scope="session")
+def psql_bin() -> str:
+    path = shutil.which("psql")
+    if path is None:
+        if IN_CI:
+            pytest.fail("psql is not on PATH, and CI=true requires it")
+        pytest.skip("psql is not on PATH (CI=true would fail here)")
+    return path
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A private copy of the repository's project (config, templates, terraform)."""

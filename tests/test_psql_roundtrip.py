@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from catalog import catalog_fingerprint
-from conftest import IN_CI, REPO, run_cli
+from conftest import REPO, run_cli
 
 SEED_COLUMNS = {
     "target_group_mappings": {"id", "crm_name", "postgres_table", "description",
@@ -28,14 +25,6 @@ SEED_COLUMNS = {
 }
 
 
-@pytest.fixture(scope="module")
-def psql() -> str:
-    path = shutil.which("psql")
-    if path is None:
-        if IN_CI:
-            pytest.fail("psql is not on PATH, and CI=true requires it")
-        pytest.skip("psql is not on PATH")
-    return path
 
 
 def _psql_file(psql: str, url: str, path: Path) -> subprocess.CompletedProcess[str]:
@@ -44,14 +33,14 @@ def _psql_file(psql: str, url: str, path: Path) -> subprocess.CompletedProcess[s
                           timeout=120)
 
 
-def test_rendered_sql_applies_twice_with_psql(database, psql, tmp_path):
+def test_rendered_sql_applies_twice_with_psql(database, psql_bin, tmp_path):
     sql_file = tmp_path / "crm.sql"
     rendered = run_cli("render", "-o", str(sql_file), cwd=REPO)
     assert rendered.returncode == 0, rendered.stderr
-    first = _psql_file(psql, database.url, sql_file)
+    first = _psql_file(psql_bin, database.url, sql_file)
     assert first.returncode == 0, first.stderr
     after_first = catalog_fingerprint(database.url)
-    second = _psql_file(psql, database.url, sql_file)
+    second = _psql_file(psql_bin, database.url, sql_file)
     assert second.returncode == 0, second.stderr
     assert catalog_fingerprint(database.url) == after_first
 

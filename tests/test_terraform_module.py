@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from catalog import catalog_fingerprint, user_schema_is_empty
-from conftest import IN_CI, REPO, FreshDatabase, create_database, drop_database, run_cli
+from conftest import REPO, FreshDatabase, create_database, drop_database, run_cli
 from supabase_init.config import load_config, pattern_matches
 
 MODULE = REPO / "terraform"
@@ -115,14 +115,6 @@ def test_hcl_string_literal_decoding():
 # helpers for real terraform runs
 
 
-@pytest.fixture(scope="module")
-def psql_bin() -> str:
-    path = shutil.which("psql")
-    if path is None:
-        if IN_CI:
-            pytest.fail("psql is not on PATH, and CI=true requires it")
-        pytest.skip("psql is not on PATH (the module runs it)")
-    return path
 
 
 @pytest.fixture
