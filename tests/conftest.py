@@ -93,9 +93,7 @@ def drop_database(db: FreshDatabase) -> None:
         sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db.name)))
 
 
-@pytest.fixture
-def database(admin_conn: object, server_url: str) -> Iterator[FreshDatabase]:
-    """A fresh, empty database for one test; dropped afterwards."""
+def _fresh_database(admin_conn: object, server_url: str) -> Iterator[FreshDatabase]:
     db = create_database(admin_conn, server_url)
     try:
         yield db
@@ -103,24 +101,36 @@ def database(admin_conn: object, server_url: str) -> Iterator[FreshDatabase]:
         drop_database(db)
 
 
-@pytest.fixture(scope="session")
-def terraform_bin() -> str:
-    path = shutil.which("terraform")
+@pytest.fixture
+def database(admin_conn: object, server_url: str) -> Iterator[FreshDatabase]:
+    """A fresh, empty database for one test; dropped afterwards."""
+    yield from _fresh_database(admin_conn, server_url)
+
+
+@pytest.fixture
+def other_database(admin_conn: object, server_url: str) -> Iterator[FreshDatabase]:
+    """A second fresh database, for comparisons between two."""
+    yield from _fresh_database(admin_conn, server_url)
+
+
+def required_binary(name: str) -> str:
+    """A program the tests need: outside CI its absence skips, in CI it fails."""
+    path = shutil.which(name)
     if path is None:
         if IN_CI:
-            pytest.fail("terraform is not on PATH, and CI=true requires it")
-        pytest.skip("terraform is not on PATH (CI=true would fail here)")
+            pytest.fail(f"{name} is not on PATH, and CI=true requires it")
+        pytest.skip(f"{name} is not on PATH (CI=true would fail here)")
     return path
+
+
+@pytest.fixture(scope="session")
+def terraform_bin() -> str:
+    return required_binary("terraform")
 
 
 @pytest.fixture(scope="session")
 def psql_bin() -> str:
-    path = shutil.which("psql")
-    if path is None:
-        if IN_CI:
-            pytest.fail("psql is not on PATH, and CI=true requires it")
-        pytest.skip("psql is not on PATH (CI=true would fail here)")
-    return path
+    return required_binary("psql")
 
 
 @pytest.fixture

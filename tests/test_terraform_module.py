@@ -15,13 +15,13 @@ import shutil
 import string
 import subprocess
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
 from catalog import catalog_fingerprint, user_schema_is_empty
-from conftest import REPO, FreshDatabase, create_database, drop_database, run_cli
+from conftest import REPO, FreshDatabase, run_cli
 from supabase_init.config import load_config, pattern_matches
 
 MODULE = REPO / "terraform"
@@ -191,15 +191,6 @@ def _var_args(values: Mapping[str, str]) -> list[str]:
 def _flat(text: str) -> str:
     """Terraform wraps diagnostics to its terminal width; compare word by word."""
     return " ".join(text.split())
-
-
-@pytest.fixture
-def other_database(admin_conn: object, server_url: str) -> Iterator[FreshDatabase]:
-    db = create_database(admin_conn, server_url)
-    try:
-        yield db
-    finally:
-        drop_database(db)
 
 
 # --------------------------------------------------------------------------
