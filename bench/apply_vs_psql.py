@@ -6,7 +6,7 @@ alternating which goes first. Reported (median seconds per run):
 * psql        `psql -X -v ON_ERROR_STOP=1 --single-transaction -f rendered.sql`
 * cli         `supabase-init apply --database-url ...` (a new process: interpreter
               start-up, config parsing, render, apply, catalog snapshots, summary)
-* library     `supabase_init.db.apply(...)` in this process (the database part alone)
+* library     `supabase_init.api.apply(...)` in this process (the database part alone)
 
 for a first apply on an empty database and for a re-apply that changes nothing,
 and the ratios cli/psql and library/psql.
@@ -51,15 +51,10 @@ def server(url: str | None) -> Iterator[str]:
     if url:
         yield url
         return
-    from supabase_init.embedded import start_embedded_server
+    from supabase_init import api
 
-    root = Path(tempfile.mkdtemp(prefix="si-bench-"))
-    srv = start_embedded_server(root / "pgdata")
-    try:
-        yield srv.url
-    finally:
-        srv.stop()
-        shutil.rmtree(root, ignore_errors=True)
+    with api.TargetChoice(embedded=True).open() as target:
+        yield target.dsn
 
 
 @contextmanager
@@ -74,7 +69,7 @@ def fresh_database(admin_url: str) -> Iterator[str]:
     params = conninfo_to_dict(admin_url)
     params["dbname"] = name
     try:
-        yield make_conninfo(**params)
+        yield make_conninfo("", **params)
     finally:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
@@ -102,8 +97,7 @@ def main() -> None:
                         help="benchmark a generated project with this many tables")
     opts = parser.parse_args()
 
-    from supabase_init import db
-    from supabase_init.render import Project, default_sources, render_sql
+    from supabase_init import api
 
     work = Path(tempfile.mkdtemp(prefix="si-bench-work-"))
     try:
@@ -113,12 +107,11 @@ def main() -> None:
             from generated_project import generate_project
 
             project_dir = generate_project(work / "project", opts.tables)
-        project = Project.at(project_dir)
-        config = project.load_config()
-        sql_text = render_sql(project, default_sources(project), config)
+        project = api.Project.load(project_dir)
+        script = api.render(project)
+        sql_text = script.sql
         sql_file = work / "rendered.sql"
         sql_file.write_text(sql_text, encoding="utf-8")
-        roles = [r.name for r in config.roles]
         psql = psql_binary()
 
         def psql_run(url: str) -> None:
@@ -130,7 +123,7 @@ def main() -> None:
                  "--database-url", url, "--quiet"])
 
         def library_run(url: str) -> None:
-            db.apply(url, sql_text, schema="public", roles=roles)
+            api.apply(api.url_target(url), script)
 
         runners = {"psql": psql_run, "cli": cli_run, "library": library_run}
         times: dict[tuple[str, str], list[float]] = {}

@@ -18,6 +18,7 @@ The server is SUPABASE_INIT_TEST_DATABASE_URL, else a throwaway embedded one.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import statistics
@@ -35,7 +36,6 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from generated_project import generate_project  # noqa: E402
 
-ROLES = ("anon", "authenticated", "service_role")
 LIMIT_SECONDS = 1.5
 
 
@@ -86,26 +86,27 @@ def main() -> int:
                         help="generate the tables without their index")
     args = parser.parse_args()
 
+    from supabase_init import api
+
+    work = Path(tempfile.mkdtemp(prefix="supabase-init-bench-"))
+    with contextlib.ExitStack() as stack:
+        server_url = os.environ.get("SUPABASE_INIT_TEST_DATABASE_URL")
+        if not server_url:
+            server_url = stack.enter_context(api.TargetChoice(embedded=True).open()).dsn
+        try:
+            return run_bench(args, api, server_url, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def run_bench(args: argparse.Namespace, api: Any, server_url: str, work: Path) -> int:
     import psycopg
     from psycopg import sql as pgsql
 
-    from supabase_init.db import run_in_transaction
-    from supabase_init.introspect import plan_script, snapshot_catalog
-    from supabase_init.render import Project, default_sources, render_sql
-    from supabase_init.sqlsplit import split_statements
-
-    work = Path(tempfile.mkdtemp(prefix="supabase-init-bench-"))
-    server = None
-    server_url = os.environ.get("SUPABASE_INIT_TEST_DATABASE_URL")
-    if not server_url:
-        from supabase_init.embedded import start_embedded_server
-
-        server = start_embedded_server(work / "pgdata")
-        server_url = server.url
     dbname = "bench_" + uuid.uuid4().hex[:8]
     params = psycopg.conninfo.conninfo_to_dict(server_url)
     params["dbname"] = dbname
-    url = psycopg.conninfo.make_conninfo(**params)
+    url = psycopg.conninfo.make_conninfo("", **params)
     admin = psycopg.connect(server_url, autocommit=True)
     admin.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(dbname)))
     try:
@@ -118,34 +119,34 @@ def main() -> int:
         project_dir = generate_project(work / "project", args.tables,
                                        indexes=not args.no_indexes)
         print(f"generate + build:        {time.perf_counter() - started:7.2f} s")
-        project = Project.at(project_dir)
-        config = project.load_config()
-        sql = render_sql(project, default_sources(project), config)
+        project = api.Project.load(project_dir)
+        script = api.render(project)
+        sql = script.sql
+        target = api.url_target(url)
         started = time.perf_counter()
-        run = run_in_transaction(url, sql, commit=True)
+        applied = api.apply(target, script)
         print(f"apply:                   {time.perf_counter() - started:7.2f} s "
-              f"({run.statements} statements, {len(sql) / 1e6:.1f} MB of SQL)")
+              f"({applied.statements} statements, {len(sql) / 1e6:.1f} MB of SQL)")
         with psycopg.connect(url, autocommit=True) as conn:
             # Autovacuum analyzes the catalogs of a database this size in its
             # first minute; do it now rather than time a planner in the dark.
             conn.execute("ANALYZE")
 
         def plan() -> Any:
-            return plan_script(url, sql, schema="public", roles=ROLES)
+            return api.plan(target, script)
 
         result = plan()
         assert result.changes == [], result.changes[:5]
         t_plan = median_time(plan, args.runs)
 
+        snapshot = api.snapshot(target, script)
+        t_snapshot = median_time(lambda: api.snapshot(target, script), args.runs)
         with psycopg.connect(url, autocommit=True) as conn:
-            snapshot = snapshot_catalog(conn, schema="public", roles=ROLES)
-            t_snapshot = median_time(
-                lambda: snapshot_catalog(conn, schema="public", roles=ROLES), args.runs)
             t_naive = median_time(lambda: naive_snapshot(conn, "public"), max(1, args.runs // 2))
 
-        t_config = median_time(project.load_config, args.runs)
-        t_render = median_time(lambda: render_sql(project, default_sources(project), config), 1)
-        t_split = median_time(lambda: split_statements(sql), args.runs)
+        t_config = median_time(lambda: api.Project.load(project_dir), args.runs)
+        t_render = median_time(lambda: api.render(project), 1)
+        t_split = median_time(lambda: api.split_statements(sql), args.runs)
 
         # The commands as a user runs them: a fresh interpreter each time, the
         # installed entry point, in the project directory.
@@ -192,9 +193,6 @@ def main() -> int:
         admin.execute(pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
             pgsql.Identifier(dbname)))
         admin.close()
-        if server is not None:
-            server.stop()
-        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

@@ -7,8 +7,8 @@ no OIDs, sorted arrays, no PostgreSQL 17+ ``MAINTAIN``, no PostgreSQL 18
 NOT NULL constraint names. So two snapshots differ only where the schema
 really differs, and ``diff_snapshots`` turns that into a list of changes.
 
-``plan_script`` is plan and verify: snapshot, run the script inside a
-transaction (``db.run_in_transaction``), snapshot again, roll back, diff.
+Owns the catalog queries and the comparison; running a script around the
+snapshots is ``transaction``'s, showing the changes ``report``'s. Never prints.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import difflib
 import functools
 import gc
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -275,56 +275,3 @@ def diff_snapshots(before: Snapshot, after: Snapshot) -> list[Change]:
             changes.append(Change(CHANGE, ref.kind, ref.name, _attribute_changes(old, new),
                                   ref.object))
     return changes
-
-
-def count_changes(changes: Sequence[Change]) -> dict[str, int]:
-    """{"add": n, "change": n, "revoke": n} — the numbers of the summary line."""
-    return {"add": sum(c.action == CREATE for c in changes),
-            "change": sum(c.action == CHANGE for c in changes),
-            "revoke": sum(c.action == REMOVE for c in changes)}
-
-
-def summary_line(changes: Sequence[Change], label: str = "Plan") -> str:
-    """``Plan: 3 to add, 1 to change, 2 to revoke.``"""
-    n = count_changes(changes)
-    return f"{label}: {n['add']} to add, {n['change']} to change, {n['revoke']} to revoke."
-
-
-# --------------------------------------------------------------------------
-# plan
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What running a script would change, measured on the target and rolled back."""
-
-    schema: str
-    changes: list[Change]
-    before: Snapshot
-    after: Snapshot
-    seconds: float = 0.0
-
-    @property
-    def empty(self) -> bool:
-        return not self.changes
-
-
-def plan_script(dsn: str, sql: str, *, schema: str, roles: Sequence[str],
-                settings: Mapping[str, str] | None = None,
-                on_statement: Callable[..., Any] | None = None) -> Plan:
-    """Snapshot, run ``sql`` in a transaction, snapshot, roll back, diff.
-
-    The database is never changed: the transaction is always rolled back,
-    also when the script succeeds. A failing statement raises ApplyError as
-    apply would.
-    """
-    from .db import run_in_transaction
-
-    def snapshot(conn: psycopg.Connection[Any]) -> Snapshot:
-        return snapshot_catalog(conn, schema=schema, roles=roles)
-
-    run = run_in_transaction(dsn, sql, commit=False, on_statement=on_statement,
-                             snapshot=snapshot, settings=settings)
-    assert run.before is not None and run.after is not None
-    return Plan(schema=schema, changes=diff_snapshots(run.before, run.after),
-                before=run.before, after=run.after, seconds=run.seconds)

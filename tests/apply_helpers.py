@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from conftest import REPO, run_cli
-from supabase_init.render import Project, default_sources, render_sql, write_template
+from supabase_init import api
 
 # A distinctive password: no output may ever contain it.
 PASSWORD = "Zq9x-Leak-Canary-7731"
@@ -40,12 +40,12 @@ def apply_cli(url: str, *args: str, project: Path | None = None,
 
 
 def build_project(project: Path) -> None:
-    write_template(Project.at(project))
+    api.write_template(api.Project.load(project))
 
 
 def render_project(project: Path = REPO, *var_args: str) -> str:
-    proj = Project.at(project)
-    return render_sql(proj, default_sources(proj, None, list(var_args)))
+    proj = api.Project.load(project)
+    return api.render(proj, proj.sources(var_args=var_args)).sql
 
 
 def line_of(sql: str, text: str) -> int:

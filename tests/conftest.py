@@ -22,6 +22,21 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+# The tests never touch the user's home: for the whole run (subprocesses
+# inherit it) HOME and the XDG directories are a private temporary directory,
+# so the HCL parse cache, Terraform's checkpoint file and anything else a
+# program keeps "in ~" land there and are deleted at the end.
+USER_HOME = os.environ.get("HOME", "")
+TEST_HOME = Path(tempfile.mkdtemp(prefix="supabase-init-test-home-"))
+os.environ.update(HOME=str(TEST_HOME), XDG_CACHE_HOME=str(TEST_HOME / ".cache"),
+                  XDG_CONFIG_HOME=str(TEST_HOME / ".config"),
+                  XDG_DATA_HOME=str(TEST_HOME / ".local" / "share"), CHECKPOINT_DISABLE="1")
+os.environ.pop("SUPABASE_INIT_CACHE_DIR", None)
+
+
+def pytest_sessionfinish() -> None:
+    shutil.rmtree(TEST_HOME, ignore_errors=True)
+
 
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
@@ -30,15 +45,10 @@ def server_url() -> Iterator[str]:
     if url:
         yield url
         return
-    root = Path(tempfile.mkdtemp(prefix="supabase-init-test-"))
-    from supabase_init.embedded import start_embedded_server
+    from supabase_init import api
 
-    server = start_embedded_server(root / "pgdata")
-    try:
-        yield server.url
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
+    with api.TargetChoice(embedded=True).open() as target:
+        yield target.dsn
 
 
 def _with_dbname(url: str, dbname: str) -> str:
@@ -46,7 +56,7 @@ def _with_dbname(url: str, dbname: str) -> str:
 
     params = conninfo_to_dict(url)
     params["dbname"] = dbname
-    return make_conninfo(**params)
+    return make_conninfo("", **params)
 
 
 @pytest.fixture(scope="session")

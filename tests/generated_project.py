@@ -56,7 +56,7 @@ def generate_project(dest: Path, tables: int,
     ``updated_at`` trigger, an index unless ``indexes`` is false and, with
     ``policies``, a policy of its own in the config.
     """
-    from supabase_init.render import Project, write_template
+    from supabase_init import api
 
     anon, user, service = roles
     names = table_names(tables)
@@ -129,5 +129,5 @@ grant "trigger_function" {{
 {policy_blocks}"""
     (dest / "supabase-init.hcl").write_text(config)
     (dest / "terraform").mkdir(exist_ok=True)
-    write_template(Project.at(dest))
+    api.write_template(api.Project.load(dest))
     return dest

@@ -12,13 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from apply_helpers import apply_cli, build_project, line_of, psql_path, render_project
 from catalog import catalog_fingerprint
 from conftest import REPO, create_database, drop_database, run_cli
-from supabase_init import db
-from supabase_init.errors import ApplyError
 
 
 def psql_single_transaction(url: str, path: Path) -> None:
@@ -126,79 +122,6 @@ def test_a_timeout_option_wins_over_var_and_is_validated(database):
         assert bad.stderr.startswith("Error: --lock-timeout: 'soon' is not a valid "
                                      "lock_timeout"), bad.stderr
     assert not catalog_fingerprint(database.url)["relations"]
-
-
-# ---------------------------------------------------------------- the library
-
-
-def test_statement_timeout_bounds_each_statement_not_the_script(database):
-    ok = db.run_in_transaction(database.url, "SET LOCAL statement_timeout = '600ms';\n"
-                               "SELECT pg_sleep(0.3);\nSELECT pg_sleep(0.3);\n"
-                               "SELECT pg_sleep(0.3);", commit=True)
-    assert ok.statements == 4 and ok.committed and ok.seconds >= 0.9
-    with pytest.raises(ApplyError) as caught:
-        db.run_in_transaction(database.url, "SET LOCAL statement_timeout = '200ms';\n"
-                              "CREATE TABLE kept_out (a int);\nSELECT\n  pg_sleep(2);",
-                              commit=True)
-    e = caught.value
-    assert (e.line, e.sqlstate, e.statement) == (3, "57014", "SELECT")
-    assert "statement_timeout (200ms)" in e.message
-    assert database.scalar("SELECT to_regclass('public.kept_out')") is None
-
-
-def test_execute_script_runs_in_the_callers_transaction(database):
-    seen: list[tuple[int, int, int]] = []
-    with db.connect(database.url) as conn:
-        n = db.execute_script(conn, "CREATE TABLE t1 (a int);\n\nINSERT INTO t1 VALUES (1);",
-                              on_statement=lambda i, total, s: seen.append((i, total, s.line)))
-        assert n == 2 and seen == [(1, 2, 1), (2, 2, 3)]
-        assert conn.execute("SELECT count(*) FROM t1").fetchone() == (1,)
-        conn.rollback()
-    assert database.scalar("SELECT to_regclass('public.t1')") is None
-    with db.connect(database.url, autocommit=True) as conn, pytest.raises(ValueError):
-        db.execute_script(conn, "SELECT 1;")
-
-
-def test_sql_text_is_sent_verbatim(database):
-    """No client-side placeholders: % and $1 reach the server untouched."""
-    run = db.run_in_transaction(database.url, """
-        CREATE TABLE pct (v text);
-        INSERT INTO pct VALUES ('%s %% %(x)s'), (E'a\\'b');
-        DO $$ BEGIN RAISE NOTICE '% done', 1; END $$;
-        PREPARE q AS SELECT $1::int;
-        """, commit=True)
-    assert run.committed
-    assert database.scalar("SELECT string_agg(v, '|' ORDER BY v) FROM pct") == "%s %% %(x)s|a'b"
-
-
-def test_a_plpgsql_error_names_the_line_inside_the_block(database):
-    script = ("SELECT 1;\nDO $do$\nBEGIN\n    PERFORM 1;\n"
-              "    RAISE EXCEPTION 'no' USING HINT = 'h';\nEND\n$do$;")
-    with pytest.raises(ApplyError) as caught:
-        db.run_in_transaction(database.url, script, commit=True)
-    e = caught.value
-    assert (e.line, e.sqlstate, e.hint, e.server_message) == (5, "P0001", "h", "no")
-    assert e.message.startswith("line 2: DO $do$ (error at line 5): no [SQLSTATE P0001]; hint: h")
-
-
-def test_rolled_back_run_sees_the_changes_and_leaves_nothing(database):
-    """The plan/verify shape: snapshots in the same transaction, then rollback."""
-    from supabase_init.introspect import diff_snapshots, snapshot_catalog
-
-    sql = render_project()
-    run = db.run_in_transaction(
-        database.url, sql, commit=False,
-        snapshot=lambda conn: snapshot_catalog(conn, schema="public", roles=["anon"]))
-    assert not run.committed and run.before is not None and run.after is not None
-    created = {c.name for c in diff_snapshots(run.before, run.after) if c.kind == "table"}
-    assert "campaigns" in created
-    assert not catalog_fingerprint(database.url)["relations"]
-
-    with db.connect(database.url) as conn:
-        body = db.run_in_transaction(
-            conn, lambda c: c.execute("CREATE TABLE gone (a int)").rowcount, commit=False)
-        assert body.result == -1 and not body.committed
-    assert database.scalar("SELECT to_regclass('public.gone')") is None
 
 
 # ---------------------------------------------------------------- the command

@@ -9,10 +9,7 @@ let supabase-init create on the shared server, and the other way round.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -56,17 +53,12 @@ def supabase_url() -> Iterator[str]:
     """A database on a server of its own, shaped like a fresh Supabase project."""
     import psycopg
 
-    from supabase_init.embedded import start_embedded_server
+    from supabase_init import api
 
-    root = Path(tempfile.mkdtemp(prefix="supabase-init-supabase-"))
-    server = start_embedded_server(root / "pgdata")
-    try:
-        with psycopg.connect(server.url, autocommit=True) as conn:
+    with api.TargetChoice(embedded=True).open() as target:
+        with psycopg.connect(target.dsn, autocommit=True) as conn:
             conn.execute(SUPABASE_SHAPE)
-        yield server.url
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        yield target.dsn
 
 
 def test_a_supabase_shaped_database_gets_the_auth_users_foreign_key(supabase_url):

@@ -50,3 +50,20 @@ def test_an_unwritable_cache_is_not_an_error(tmp_path: Path,
     config = tmp_path / "a.tfvars"
     config.write_text("n = 3\n")
     assert parse_hcl_file(config).attributes["n"].value == 3
+
+
+def test_the_suite_keeps_out_of_the_users_home(tmp_path: Path) -> None:
+    """The cache a command writes during the tests is under the suite's own home."""
+    import os
+
+    from conftest import TEST_HOME, USER_HOME, run_cli
+
+    assert Path(os.environ["HOME"]) == TEST_HOME != Path(USER_HOME)
+    assert "SUPABASE_INIT_CACHE_DIR" not in os.environ
+    config = tmp_path / "project"
+    config.mkdir()
+    (config / "supabase-init.hcl").write_text('variable "x" { default = "unique-41" }\n')
+    result = run_cli("build", "--check", "-C", str(config))
+    assert "entry template not found" in result.stderr
+    cached = list((TEST_HOME / ".cache" / "supabase-init").glob("hcl-*.json"))
+    assert any("unique-41" in p.read_text() for p in cached)

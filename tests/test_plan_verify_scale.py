@@ -11,17 +11,16 @@ from conftest import create_database, drop_database
 from generated_project import generate_project, table_names
 
 
-def _render(project: Path) -> str:
-    from supabase_init.render import Project, default_sources, render_sql
+def _render(project: Path) -> Any:
+    from supabase_init import api
 
-    proj = Project.at(project)
-    return render_sql(proj, default_sources(proj))
+    return api.render(api.Project.load(project))
 
 
-def _apply(url: str, sql: str) -> None:
-    from supabase_init.db import run_in_transaction
+def _apply(url: str, script: Any) -> None:
+    from supabase_init import api
 
-    run_in_transaction(url, sql, commit=True)
+    api.apply(api.url_target(url), script)
 
 
 def test_changed_role_attribute_is_drift_and_apply_restores_it(admin_conn, server_url,
@@ -94,69 +93,13 @@ def test_catalog_query_count_does_not_depend_on_the_table_count(database, admin_
 
 
 def test_generated_project_plans_empty_after_apply(database, tmp_path):
-    from supabase_init.introspect import plan_script
+    from supabase_init import api
 
     project = generate_project(tmp_path / "project", 25, policies=True)
-    sql = _render(project)
-    roles = ("anon", "authenticated", "service_role")
-    first = plan_script(database.url, sql, schema="public", roles=roles)
+    script = _render(project)
+    target = api.url_target(database.url)
+    first = api.plan(target, script)
     assert {c.name for c in first.changes if c.kind == "policy"} == {
         f"{t}.members_all" for t in table_names(25)}
-    _apply(database.url, sql)
-    assert plan_script(database.url, sql, schema="public", roles=roles).changes == []
-
-
-# --------------------------------------------------------------------------
-# the diff itself (pure functions over snapshots)
-
-
-def _snapshot(*items: tuple[str, str, str | None, dict[str, Any]]) -> Any:
-    from supabase_init.introspect import Item, Snapshot
-
-    return Snapshot(schema="public", roles=(),
-                    items={(k, n): Item.of(k, n, p, a) for k, n, p, a in items})
-
-
-def test_diff_splits_grants_into_added_and_revoked_privileges():
-    from supabase_init.introspect import diff_snapshots, summary_line
-
-    before = _snapshot(
-        ("table", "t", None, {"row_security": True}),
-        ("grant", "table t to anon", "table t", {"privileges": ["INSERT", "SELECT"]}),
-        ("column", "t.a", "table t", {"type": "text", "not_null": False, "default": "'x'"}),
-    )
-    after = _snapshot(
-        ("table", "t", None, {"row_security": True}),
-        ("grant", "table t to anon", "table t", {"privileges": ["DELETE", "SELECT"]}),
-        ("column", "t.a", "table t", {"type": "text", "not_null": False}),
-        ("role", "anon", None, {"login": False, "inherit": True, "bypass_rls": False}),
-    )
-    changes = diff_snapshots(before, after)
-    assert [(c.action, c.kind, c.name, c.details) for c in changes] == [
-        ("create", "role", "anon", ("NOLOGIN INHERIT NOBYPASSRLS",)),
-        ("change", "column", "t.a", ("default: 'x' -> (none)",)),
-        ("create", "grant", "table t to anon", ("DELETE",)),
-        ("remove", "grant", "table t to anon", ("INSERT",)),
-    ]
-    assert summary_line(changes) == "Plan: 2 to add, 1 to change, 1 to revoke."
-    assert diff_snapshots(after, after) == []
-
-
-def test_plan_text_groups_changes_under_their_object():
-    from supabase_init.introspect import diff_snapshots
-    from supabase_init.plan_output import plan_text
-
-    before = _snapshot(("view", "v", None, {"definition": "SELECT 1;", "options": None}))
-    after = _snapshot(
-        ("view", "v", None, {"definition": "SELECT 2;", "options": ["security_invoker=true"]}),
-        ("grant", "view v to authenticated", "view v", {"privileges": ["SELECT"]}),
-    )
-    text = plan_text(diff_snapshots(before, after), schema="public", target="db")
-    assert text.splitlines()[2:] == [
-        "~ view v",
-        "    definition: SELECT 1; -> SELECT 2;",
-        "    options: (none) -> security_invoker=true",
-        "    + grant SELECT on view v to authenticated",
-        "",
-        "Plan: 1 to add, 1 to change, 0 to revoke.",
-    ]
+    _apply(database.url, script)
+    assert api.plan(target, script).changes == []

@@ -253,3 +253,11 @@ def test_format_value(value: Value, text: str) -> None:
 def test_format_value_rejects_what_terraform_cannot_hold(value: Value) -> None:
     with pytest.raises(RenderError, match="not a number Terraform can represent"):
         format_value(value)
+
+
+@pytest.mark.parametrize("text", [
+    "$", "$$", "${", "$${", "$$${x}", "%", "%%", "%{", "%%{", "%%%{if}", "{}", "}",
+    "${}", "a$\n${b}\n%{~c~}", "\\${x}", "'${x}'", "\"%{ for }\"", "$$$$", "~", "é ${ü}",
+])
+def test_escape_literal_round_trips(text: str) -> None:
+    assert evaluate(escape_literal(text), {}) == text

@@ -1,0 +1,116 @@
+"""The public library API: what every command, the benchmarks and the tests call.
+
+The pipeline, one call per step::
+
+    project = Project.load(Path("."))                 # config + files, validated
+    write_template(project)                            # stage 1: templates -> .tpl
+    script = render(project, project.sources(...))     # stage 2: .tpl -> Script
+    with TargetChoice(database_url).open() as target:  # a DSN or an embedded server
+        result = apply(target, script)                 # or plan / verify
+    report.apply_text(result, target)                  # what a command prints
+
+Each function does one step and returns a value; none prints. Errors are
+``SupabaseInitError`` subclasses (``errors``) with a one-line message.
+Heavy modules (psycopg, Jinja, python-hcl2) are imported only by the steps
+that need them, so ``render`` never loads psycopg.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import build, transaction
+from .db import OnStatement
+from .dsn import redact_dsn
+from .errors import SupabaseInitError
+from .files import write_atomic
+from .introspect import Change, Snapshot, snapshot_catalog
+from .project import Project
+from .render import Script, render_script
+from .sqlsplit import Statement, split_statements
+from .target import SUPABASE_LOCAL_DATABASE_URL, Target, TargetChoice
+from .transaction import Comparison
+from .variables import VariableSources
+
+# A plan and an apply are the same comparison, committed or rolled back.
+Plan = Comparison
+ApplyResult = Comparison
+
+
+def build_template(project: Project) -> str:
+    """Stage 1: the Terraform template the config and templates give."""
+    return build.build_template(project)
+
+
+def write_template(project: Project) -> bool:
+    """Build and write ``terraform/supabase-init.sql.tpl`` atomically; True if it changed."""
+    return build.write_template(project)
+
+
+def stale_diff(project: Project) -> str:
+    """A unified diff from the committed ``.tpl`` to a fresh build ('' when current)."""
+    return build.stale_diff(project)
+
+
+def render(project: Project, sources: VariableSources | None = None, *,
+           lock_timeout: str | None = None, statement_timeout: str | None = None) -> Script:
+    """Stage 2: the final SQL, as Terraform's ``templatefile()`` gives it.
+
+    ``lock_timeout`` / ``statement_timeout`` override the variables of those
+    names (checked against their pattern), or are set for the transaction
+    when the config declares no such variable.
+    """
+    return render_script(project, sources, {"lock_timeout": lock_timeout,
+                                            "statement_timeout": statement_timeout})
+
+
+def write_file(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (a reader sees the old file or the new one)."""
+    try:
+        write_atomic(path, text)
+    except OSError as e:
+        raise SupabaseInitError(f"{path}: cannot write: {e.strerror or e}") from e
+
+
+def apply(target: Target, script: Script, *,
+          on_statement: OnStatement | None = None) -> ApplyResult:
+    """Run ``script`` in one transaction and commit it; what it changed."""
+    return _compare(target, script, commit=True, on_statement=on_statement)
+
+
+def plan(target: Target, script: Script, *,
+         on_statement: OnStatement | None = None) -> Plan:
+    """What ``apply`` would change: the script run in a transaction that is rolled back."""
+    return _compare(target, script, commit=False, on_statement=on_statement)
+
+
+def verify(target: Target, script: Script) -> Plan:
+    """Drift: the plan; the database matches when it has no changes."""
+    return plan(target, script)
+
+
+def snapshot(target: Target, script: Script) -> Snapshot:
+    """The catalog of the script's schema and roles as it is now (read only)."""
+    from .db import connect
+
+    with connect(target.dsn) as conn:
+        return snapshot_catalog(conn, schema=script.schema, roles=script.roles)
+
+
+def _compare(target: Target, script: Script, *, commit: bool,
+             on_statement: OnStatement | None) -> Comparison:
+    return transaction.run_and_compare(
+        target.dsn, script.sql, schema=script.schema, roles=script.roles, commit=commit,
+        settings=script.settings, on_statement=on_statement)
+
+
+def url_target(dsn: str) -> Target:
+    """A target for a connection string (no server is started)."""
+    return Target(dsn)
+
+
+__all__ = ["SUPABASE_LOCAL_DATABASE_URL", "ApplyResult", "Change", "Comparison", "Plan",
+           "Project", "Script", "Snapshot", "Statement", "Target", "TargetChoice",
+           "VariableSources", "apply", "build_template", "plan", "redact_dsn", "render",
+           "snapshot", "split_statements", "stale_diff", "url_target", "verify",
+           "write_file", "write_template"]

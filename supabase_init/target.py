@@ -1,0 +1,86 @@
+"""Where a database command runs: a connection string, or a throwaway embedded server.
+
+``TargetChoice`` is the user's choice (``--database-url``, ``$DATABASE_URL``,
+Supabase's local default, or ``--embedded [--keep]``), checked when it is
+made; ``TargetChoice.open()`` is a context manager that yields a ``Target``
+and owns what it started: an embedded server and its temporary directory are
+gone when the block ends, unless kept. Never prints, never runs SQL.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .dsn import redact_dsn
+from .embedded import EmbeddedServer, start_embedded_server
+from .errors import SupabaseInitError
+
+# `supabase start` serves its database here.
+SUPABASE_LOCAL_DATABASE_URL = "postgresql://postgres:postgres@127.0.0.1:54322/postgres"
+
+
+@dataclass(frozen=True)
+class Target:
+    """An open target: the DSN to connect with, and the embedded server behind it, if any."""
+
+    dsn: str
+    server: EmbeddedServer | None = None
+    kept: bool = False
+
+    @property
+    def display(self) -> str:
+        """The DSN with its password redacted: the only form any message may show."""
+        return redact_dsn(self.dsn)
+
+    @property
+    def throwaway(self) -> bool:
+        """An embedded server that stops when the command ends."""
+        return self.server is not None and not self.kept
+
+
+@dataclass(frozen=True)
+class TargetChoice:
+    """The target options of a command; inconsistent ones are refused on creation."""
+
+    database_url: str | None = None
+    embedded: bool = False
+    keep: bool = False
+    environ: Mapping[str, str] | None = None  # None: os.environ
+
+    def __post_init__(self) -> None:
+        if self.keep and not self.embedded:
+            raise SupabaseInitError("--keep only makes sense with --embedded")
+        if self.embedded and self.database_url:
+            raise SupabaseInitError("give either --embedded or --database-url, not both")
+
+    @property
+    def dsn(self) -> str:
+        """The connection string of a non-embedded choice, defaults applied."""
+        environ = os.environ if self.environ is None else self.environ
+        return (self.database_url or environ.get("DATABASE_URL")
+                or SUPABASE_LOCAL_DATABASE_URL)
+
+    @contextmanager
+    def open(self) -> Iterator[Target]:
+        """The target; an embedded server is started here and stopped at the end."""
+        if not self.embedded:
+            yield Target(self.dsn)
+            return
+        root = Path(tempfile.mkdtemp(prefix="supabase-init-embedded-"))
+        try:
+            server = start_embedded_server(root / "pgdata", keep=self.keep)
+        except BaseException:
+            shutil.rmtree(root, ignore_errors=True)
+            raise
+        try:
+            yield Target(server.url, server=server, kept=self.keep)
+        finally:
+            if not self.keep:
+                server.stop()
+                shutil.rmtree(root, ignore_errors=True)
