@@ -4,11 +4,13 @@
 -- Idempotent and never destructive; run it in one transaction
 -- (psql --single-transaction, or `supabase-init apply`).
 
--- Concurrent runs queue here instead of colliding; the lock goes with the
--- transaction. Then fail fast rather than wait behind live traffic.
-DO $do$ BEGIN PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('supabase-init')); END $do$;
+-- Fail fast rather than wait behind live traffic: every wait below is
+-- bounded, the queue for the provisioning lock included.
 SET LOCAL lock_timeout = '${lock_timeout}';
 SET LOCAL statement_timeout = '${statement_timeout}';
+-- Concurrent runs queue here instead of colliding; the lock goes with the
+-- transaction.
+DO $do$ BEGIN PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('supabase-init')); END $do$;
 -- Every name below is schema-qualified; nothing resolves through a caller's
 -- search_path.
 SET LOCAL search_path = pg_catalog;
@@ -75,17 +77,50 @@ END
 $do$;
 
 -- Keeps updated_at current; shared by every table that has the column.
-CREATE OR REPLACE FUNCTION "${schema}".set_updated_at()
-RETURNS trigger
+DO $do$
+DECLARE
+    existing regprocedure := pg_catalog.to_regprocedure('"${schema}".set_updated_at()');
+    same boolean := false;
+BEGIN
+    IF existing IS NOT NULL THEN
+        EXECUTE 'CREATE FUNCTION pg_temp.supabase_init_function_probe() RETURNS trigger
 LANGUAGE plpgsql
-SET search_path = ''
+SET search_path = ''''
 AS $function$
 BEGIN
     NEW.updated_at := pg_catalog.now();
     RETURN NEW;
 END
-$function$;
-
+$function$';
+        SELECT a.attributes IS NOT DISTINCT FROM b.attributes INTO same
+        FROM (SELECT (p.prosrc, p.probin, p.prolang, p.prokind, p.prosecdef, p.proleakproof,
+                      p.proisstrict, p.proretset, p.provolatile, p.proparallel, p.procost,
+                      p.prorows, p.prosupport, p.proconfig,
+                      pg_catalog.pg_get_function_arguments(p.oid),
+                      pg_catalog.pg_get_function_result(p.oid))::text AS attributes
+              FROM pg_catalog.pg_proc AS p WHERE p.oid = existing) AS a,
+             (SELECT (p.prosrc, p.probin, p.prolang, p.prokind, p.prosecdef, p.proleakproof,
+                      p.proisstrict, p.proretset, p.provolatile, p.proparallel, p.procost,
+                      p.prorows, p.prosupport, p.proconfig,
+                      pg_catalog.pg_get_function_arguments(p.oid),
+                      pg_catalog.pg_get_function_result(p.oid))::text AS attributes
+              FROM pg_catalog.pg_proc AS p
+              WHERE p.oid = 'pg_temp.supabase_init_function_probe()'::pg_catalog.regprocedure) AS b;
+        DROP FUNCTION pg_temp.supabase_init_function_probe();
+    END IF;
+    IF NOT same THEN
+        EXECUTE 'CREATE OR REPLACE FUNCTION "${schema}".set_updated_at() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = ''''
+AS $function$
+BEGIN
+    NEW.updated_at := pg_catalog.now();
+    RETURN NEW;
+END
+$function$';
+    END IF;
+END
+$do$;
 -- Maps a CRM target group to the PostgreSQL table that holds its members.
 CREATE TABLE IF NOT EXISTS "${schema}".target_group_mappings (
     id uuid NOT NULL DEFAULT gen_random_uuid(),
@@ -340,37 +375,77 @@ END
 $do$;
 
 -- Indexes: created where the schema has no relation of that name.
+-- With the setting supabase_init.defer_index_builds = on, an index missing on
+-- a table that already holds rows is not built here (CREATE INDEX holds SHARE
+-- on the table, blocking its writes, for the whole build) but queued in
+-- pg_temp.supabase_init_deferred_indexes: after COMMIT, each `statement` is
+-- run on its own (CREATE INDEX CONCURRENTLY cannot run in a transaction), and
+-- `cleanup` if it fails. An index such a build left invalid is rebuilt.
 DO $do$
 DECLARE
+    defer constant boolean := coalesce(pg_catalog.current_setting(
+        'supabase_init.defer_index_builds', true), '') IN ('on', 'true', '1');
     item record;
+    has_rows boolean;
 BEGIN
+    IF defer THEN
+        CREATE TEMPORARY TABLE IF NOT EXISTS supabase_init_deferred_indexes (
+            ord bigint, step int, index_name text, statement text, cleanup text);
+    END IF;
     FOR item IN
-        SELECT w.statement
-        FROM pg_catalog.unnest(ARRAY[
-            'CREATE INDEX IF NOT EXISTS campaigns_status_idx ON "${schema}".campaigns USING btree (status)',
-            'CREATE INDEX IF NOT EXISTS campaigns_created_by_idx ON "${schema}".campaigns USING btree (created_by)',
-            'CREATE INDEX IF NOT EXISTS campaigns_scheduled_at_idx ON "${schema}".campaigns USING btree (scheduled_at) WHERE scheduled_at IS NOT NULL',
-            'CREATE INDEX IF NOT EXISTS campaigns_created_at_idx ON "${schema}".campaigns USING btree (created_at DESC)',
-            'CREATE INDEX IF NOT EXISTS campaign_executions_campaign_id_idx ON "${schema}".campaign_executions USING btree (campaign_id, started_at DESC)',
-            'CREATE INDEX IF NOT EXISTS campaign_executions_status_idx ON "${schema}".campaign_executions USING btree (status)',
-            'CREATE INDEX IF NOT EXISTS campaign_recipients_campaign_status_idx ON "${schema}".campaign_recipients USING btree (campaign_id, status)',
-            'CREATE INDEX IF NOT EXISTS campaign_recipients_execution_id_idx ON "${schema}".campaign_recipients USING btree (execution_id)',
-            'CREATE INDEX IF NOT EXISTS campaign_recipients_customer_id_idx ON "${schema}".campaign_recipients USING btree (customer_id)',
-            'CREATE INDEX IF NOT EXISTS campaign_recipients_email_idx ON "${schema}".campaign_recipients USING btree (email) WHERE email IS NOT NULL',
-            'CREATE INDEX IF NOT EXISTS customer_360_segment_idx ON "${schema}".customer_360 USING btree (segment)',
-            'CREATE INDEX IF NOT EXISTS customer_360_churn_risk_idx ON "${schema}".customer_360 USING btree (churn_risk)',
-            'CREATE INDEX IF NOT EXISTS customer_360_email_idx ON "${schema}".customer_360 USING btree (email) WHERE email IS NOT NULL',
-            'CREATE INDEX IF NOT EXISTS customer_360_last_activity_at_idx ON "${schema}".customer_360 USING btree (last_activity_at DESC)',
-            'CREATE INDEX IF NOT EXISTS customer_360_metadata_idx ON "${schema}".customer_360 USING gin (metadata jsonb_path_ops)',
-            'CREATE INDEX IF NOT EXISTS customer_activities_customer_created_idx ON "${schema}".customer_activities USING btree (customer_id, created_at DESC)',
-            'CREATE INDEX IF NOT EXISTS customer_activities_activity_type_idx ON "${schema}".customer_activities USING btree (activity_type)'
-        ]) WITH ORDINALITY AS w (statement, ord)
-        WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_class AS c
-                          WHERE c.relname = pg_catalog.split_part(w.statement, ' ', 6)
-                            AND c.relnamespace = (SELECT n.oid FROM pg_catalog.pg_namespace AS n WHERE n.nspname = '${schema}'))
+        SELECT w.index_name, w.table_name, w.kind, w.tail, w.ord, c.oid AS existing
+        FROM ROWS FROM (
+            pg_catalog.unnest(ARRAY['campaigns_status_idx', 'campaigns_created_by_idx', 'campaigns_scheduled_at_idx', 'campaigns_created_at_idx', 'campaign_executions_campaign_id_idx', 'campaign_executions_status_idx', 'campaign_recipients_campaign_status_idx', 'campaign_recipients_execution_id_idx', 'campaign_recipients_customer_id_idx', 'campaign_recipients_email_idx', 'customer_360_segment_idx', 'customer_360_churn_risk_idx', 'customer_360_email_idx', 'customer_360_last_activity_at_idx', 'customer_360_metadata_idx', 'customer_activities_customer_created_idx', 'customer_activities_activity_type_idx']::text[]),
+            pg_catalog.unnest(ARRAY['campaigns', 'campaigns', 'campaigns', 'campaigns', 'campaign_executions', 'campaign_executions', 'campaign_recipients', 'campaign_recipients', 'campaign_recipients', 'campaign_recipients', 'customer_360', 'customer_360', 'customer_360', 'customer_360', 'customer_360', 'customer_activities', 'customer_activities']::text[]),
+            pg_catalog.unnest(ARRAY['', '', '', '', '', '', '', '', '', '', '', '', '', '', '', '', '']::text[]),
+            pg_catalog.unnest(ARRAY[
+                'ON "${schema}".campaigns USING btree (status)',
+                'ON "${schema}".campaigns USING btree (created_by)',
+                'ON "${schema}".campaigns USING btree (scheduled_at) WHERE scheduled_at IS NOT NULL',
+                'ON "${schema}".campaigns USING btree (created_at DESC)',
+                'ON "${schema}".campaign_executions USING btree (campaign_id, started_at DESC)',
+                'ON "${schema}".campaign_executions USING btree (status)',
+                'ON "${schema}".campaign_recipients USING btree (campaign_id, status)',
+                'ON "${schema}".campaign_recipients USING btree (execution_id)',
+                'ON "${schema}".campaign_recipients USING btree (customer_id)',
+                'ON "${schema}".campaign_recipients USING btree (email) WHERE email IS NOT NULL',
+                'ON "${schema}".customer_360 USING btree (segment)',
+                'ON "${schema}".customer_360 USING btree (churn_risk)',
+                'ON "${schema}".customer_360 USING btree (email) WHERE email IS NOT NULL',
+                'ON "${schema}".customer_360 USING btree (last_activity_at DESC)',
+                'ON "${schema}".customer_360 USING gin (metadata jsonb_path_ops)',
+                'ON "${schema}".customer_activities USING btree (customer_id, created_at DESC)',
+                'ON "${schema}".customer_activities USING btree (activity_type)'
+            ]::text[])) WITH ORDINALITY AS w (index_name, table_name, kind, tail, ord)
+        LEFT JOIN pg_catalog.pg_class AS c
+          ON c.relname = w.index_name AND c.relnamespace = (SELECT n.oid FROM pg_catalog.pg_namespace AS n WHERE n.nspname = '${schema}')
+        WHERE c.oid IS NULL
+           OR (defer AND EXISTS (SELECT FROM pg_catalog.pg_index AS x
+                                 WHERE x.indexrelid = c.oid AND NOT x.indisvalid))
         ORDER BY w.ord
     LOOP
-        EXECUTE item.statement;
+        has_rows := false;
+        IF defer THEN
+            EXECUTE pg_catalog.format('SELECT EXISTS (SELECT FROM %I.%I)', '${schema}',
+                                      item.table_name) INTO has_rows;
+        END IF;
+        IF defer AND (has_rows OR item.existing IS NOT NULL) THEN
+            IF item.existing IS NOT NULL THEN
+                INSERT INTO pg_temp.supabase_init_deferred_indexes VALUES (
+                    item.ord, 1, item.index_name,
+                    pg_catalog.format('DROP INDEX CONCURRENTLY IF EXISTS %I.%I', '${schema}',
+                                      item.index_name), NULL);
+            END IF;
+            INSERT INTO pg_temp.supabase_init_deferred_indexes VALUES (
+                item.ord, 2, item.index_name,
+                'CREATE ' || item.kind || 'INDEX CONCURRENTLY IF NOT EXISTS '
+                    || pg_catalog.quote_ident(item.index_name) || ' ' || item.tail,
+                pg_catalog.format('DROP INDEX CONCURRENTLY IF EXISTS %I.%I', '${schema}',
+                                  item.index_name));
+        ELSIF item.existing IS NULL THEN
+            EXECUTE 'CREATE ' || item.kind || 'INDEX IF NOT EXISTS '
+                || pg_catalog.quote_ident(item.index_name) || ' ' || item.tail;
+        END IF;
     END LOOP;
 END
 $do$;
@@ -415,9 +490,13 @@ $do$;
 
 -- Active campaigns with their recipient counts. security_invoker: the
 -- caller's grants and row level security apply, not the view owner's.
-CREATE OR REPLACE VIEW "${schema}".active_campaigns
-WITH (security_invoker = true) AS
-SELECT
+DO $do$
+DECLARE
+    existing regclass := pg_catalog.to_regclass('"${schema}".active_campaigns');
+    same boolean := false;
+BEGIN
+    IF existing IS NOT NULL THEN
+        EXECUTE 'CREATE TEMPORARY VIEW supabase_init_view_probe WITH (security_invoker = true) AS SELECT
     c.id,
     c.name,
     c.description,
@@ -428,30 +507,68 @@ SELECT
     c.created_at,
     c.updated_at,
     count(r.id) AS total_recipients,
-    count(r.id) FILTER (WHERE r.status = 'pending') AS pending_recipients,
-    count(r.id) FILTER (WHERE r.status IN ('sent', 'delivered', 'opened', 'clicked')) AS sent_recipients,
-    count(r.id) FILTER (WHERE r.status = 'failed') AS failed_recipients
+    count(r.id) FILTER (WHERE r.status = ''pending'') AS pending_recipients,
+    count(r.id) FILTER (WHERE r.status IN (''sent'', ''delivered'', ''opened'', ''clicked'')) AS sent_recipients,
+    count(r.id) FILTER (WHERE r.status = ''failed'') AS failed_recipients
 FROM "${schema}".campaigns AS c
 LEFT JOIN "${schema}".campaign_recipients AS r ON r.campaign_id = c.id
-WHERE c.status = 'active'
-GROUP BY c.id;
-
+WHERE c.status = ''active''
+GROUP BY c.id';
+        SELECT pg_catalog.pg_get_viewdef(existing, true)
+                   = pg_catalog.pg_get_viewdef('pg_temp.supabase_init_view_probe'::pg_catalog.regclass, true)
+               AND (SELECT c.reloptions FROM pg_catalog.pg_class AS c WHERE c.oid = existing)
+                   IS NOT DISTINCT FROM (SELECT c.reloptions FROM pg_catalog.pg_class AS c
+                                         WHERE c.oid = 'pg_temp.supabase_init_view_probe'::pg_catalog.regclass)
+               AND (SELECT pg_catalog.array_agg((a.attname, a.atttypid, a.atttypmod, a.attcollation) ORDER BY a.attnum)::text
+                    FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = existing AND a.attnum > 0)
+                   = (SELECT pg_catalog.array_agg((a.attname, a.atttypid, a.atttypmod, a.attcollation) ORDER BY a.attnum)::text
+                      FROM pg_catalog.pg_attribute AS a
+                      WHERE a.attrelid = 'pg_temp.supabase_init_view_probe'::pg_catalog.regclass AND a.attnum > 0)
+          INTO same;
+        DROP VIEW pg_temp.supabase_init_view_probe;
+    END IF;
+    IF NOT same THEN
+        EXECUTE 'CREATE OR REPLACE VIEW "${schema}".active_campaigns WITH (security_invoker = true) AS SELECT
+    c.id,
+    c.name,
+    c.description,
+    c.status,
+    c.created_by,
+    c.scheduled_at,
+    c.started_at,
+    c.created_at,
+    c.updated_at,
+    count(r.id) AS total_recipients,
+    count(r.id) FILTER (WHERE r.status = ''pending'') AS pending_recipients,
+    count(r.id) FILTER (WHERE r.status IN (''sent'', ''delivered'', ''opened'', ''clicked'')) AS sent_recipients,
+    count(r.id) FILTER (WHERE r.status = ''failed'') AS failed_recipients
+FROM "${schema}".campaigns AS c
+LEFT JOIN "${schema}".campaign_recipients AS r ON r.campaign_id = c.id
+WHERE c.status = ''active''
+GROUP BY c.id';
+    END IF;
+END
+$do$;
 -- Delivery funnel per campaign. A recipient's status is how far it got, so
 -- "opened" counts every recipient that opened (and maybe clicked). Rates are
 -- percentages of delivered messages, NULL while nothing was delivered.
-CREATE OR REPLACE VIEW "${schema}".campaign_metrics
-WITH (security_invoker = true) AS
-WITH funnel AS (
+DO $do$
+DECLARE
+    existing regclass := pg_catalog.to_regclass('"${schema}".campaign_metrics');
+    same boolean := false;
+BEGIN
+    IF existing IS NOT NULL THEN
+        EXECUTE 'CREATE TEMPORARY VIEW supabase_init_view_probe WITH (security_invoker = true) AS WITH funnel AS (
     SELECT
         c.id AS campaign_id,
         c.name AS campaign_name,
         c.status AS campaign_status,
         count(r.id) AS total_recipients,
-        count(r.id) FILTER (WHERE r.status IN ('sent', 'delivered', 'opened', 'clicked')) AS sent_count,
-        count(r.id) FILTER (WHERE r.status IN ('delivered', 'opened', 'clicked')) AS delivered_count,
-        count(r.id) FILTER (WHERE r.status IN ('opened', 'clicked')) AS opened_count,
-        count(r.id) FILTER (WHERE r.status = 'clicked') AS clicked_count,
-        count(r.id) FILTER (WHERE r.status = 'failed') AS failed_count
+        count(r.id) FILTER (WHERE r.status IN (''sent'', ''delivered'', ''opened'', ''clicked'')) AS sent_count,
+        count(r.id) FILTER (WHERE r.status IN (''delivered'', ''opened'', ''clicked'')) AS delivered_count,
+        count(r.id) FILTER (WHERE r.status IN (''opened'', ''clicked'')) AS opened_count,
+        count(r.id) FILTER (WHERE r.status = ''clicked'') AS clicked_count,
+        count(r.id) FILTER (WHERE r.status = ''failed'') AS failed_count
     FROM "${schema}".campaigns AS c
     LEFT JOIN "${schema}".campaign_recipients AS r ON r.campaign_id = c.id
     GROUP BY c.id
@@ -460,8 +577,44 @@ SELECT
     funnel.*,
     round(100.0 * opened_count / NULLIF(delivered_count, 0), 2) AS open_rate,
     round(100.0 * clicked_count / NULLIF(delivered_count, 0), 2) AS click_rate
-FROM funnel;
-
+FROM funnel';
+        SELECT pg_catalog.pg_get_viewdef(existing, true)
+                   = pg_catalog.pg_get_viewdef('pg_temp.supabase_init_view_probe'::pg_catalog.regclass, true)
+               AND (SELECT c.reloptions FROM pg_catalog.pg_class AS c WHERE c.oid = existing)
+                   IS NOT DISTINCT FROM (SELECT c.reloptions FROM pg_catalog.pg_class AS c
+                                         WHERE c.oid = 'pg_temp.supabase_init_view_probe'::pg_catalog.regclass)
+               AND (SELECT pg_catalog.array_agg((a.attname, a.atttypid, a.atttypmod, a.attcollation) ORDER BY a.attnum)::text
+                    FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = existing AND a.attnum > 0)
+                   = (SELECT pg_catalog.array_agg((a.attname, a.atttypid, a.atttypmod, a.attcollation) ORDER BY a.attnum)::text
+                      FROM pg_catalog.pg_attribute AS a
+                      WHERE a.attrelid = 'pg_temp.supabase_init_view_probe'::pg_catalog.regclass AND a.attnum > 0)
+          INTO same;
+        DROP VIEW pg_temp.supabase_init_view_probe;
+    END IF;
+    IF NOT same THEN
+        EXECUTE 'CREATE OR REPLACE VIEW "${schema}".campaign_metrics WITH (security_invoker = true) AS WITH funnel AS (
+    SELECT
+        c.id AS campaign_id,
+        c.name AS campaign_name,
+        c.status AS campaign_status,
+        count(r.id) AS total_recipients,
+        count(r.id) FILTER (WHERE r.status IN (''sent'', ''delivered'', ''opened'', ''clicked'')) AS sent_count,
+        count(r.id) FILTER (WHERE r.status IN (''delivered'', ''opened'', ''clicked'')) AS delivered_count,
+        count(r.id) FILTER (WHERE r.status IN (''opened'', ''clicked'')) AS opened_count,
+        count(r.id) FILTER (WHERE r.status = ''clicked'') AS clicked_count,
+        count(r.id) FILTER (WHERE r.status = ''failed'') AS failed_count
+    FROM "${schema}".campaigns AS c
+    LEFT JOIN "${schema}".campaign_recipients AS r ON r.campaign_id = c.id
+    GROUP BY c.id
+)
+SELECT
+    funnel.*,
+    round(100.0 * opened_count / NULLIF(delivered_count, 0), 2) AS open_rate,
+    round(100.0 * clicked_count / NULLIF(delivered_count, 0), 2) AS click_rate
+FROM funnel';
+    END IF;
+END
+$do$;
 -- Row level security: enabled (and not forced) on every table.
 DO $do$
 DECLARE
