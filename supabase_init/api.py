@@ -29,7 +29,7 @@ from .project import Project
 from .render import Script, render_script
 from .sqlsplit import Statement, split_statements
 from .target import SUPABASE_LOCAL_DATABASE_URL, Target, TargetChoice
-from .transaction import Comparison
+from .transaction import HAZARD_ROWS, Comparison
 from .variables import VariableSources
 
 # A plan and an apply are the same comparison, committed or rolled back.
@@ -72,10 +72,16 @@ def write_file(path: Path, text: str) -> None:
         raise SupabaseInitError(f"{path}: cannot write: {e.strerror or e}") from e
 
 
-def apply(target: Target, script: Script, *,
-          on_statement: OnStatement | None = None) -> ApplyResult:
-    """Run ``script`` in one transaction and commit it; what it changed."""
-    return _compare(target, script, commit=True, on_statement=on_statement)
+def apply(target: Target, script: Script, *, on_statement: OnStatement | None = None,
+          concurrent_indexes: bool = False) -> ApplyResult:
+    """Run ``script`` in one transaction and commit it; what it changed.
+
+    ``concurrent_indexes``: an index the script would add to a table that
+    holds rows is built after the commit with CREATE INDEX CONCURRENTLY
+    instead (writes to the table go on meanwhile).
+    """
+    return _compare(target, script, commit=True, on_statement=on_statement,
+                    concurrent_indexes=concurrent_indexes)
 
 
 def plan(target: Target, script: Script, *,
@@ -98,10 +104,11 @@ def snapshot(target: Target, script: Script) -> Snapshot:
 
 
 def _compare(target: Target, script: Script, *, commit: bool,
-             on_statement: OnStatement | None) -> Comparison:
+             on_statement: OnStatement | None, concurrent_indexes: bool = False) -> Comparison:
     return transaction.run_and_compare(
         target.dsn, script.sql, schema=script.schema, roles=script.roles, commit=commit,
-        settings=script.settings, on_statement=on_statement)
+        settings=script.settings, on_statement=on_statement,
+        concurrent_indexes=concurrent_indexes)
 
 
 def url_target(dsn: str) -> Target:
@@ -109,8 +116,8 @@ def url_target(dsn: str) -> Target:
     return Target(dsn)
 
 
-__all__ = ["SUPABASE_LOCAL_DATABASE_URL", "ApplyResult", "Change", "Comparison", "Plan",
-           "Project", "Script", "Snapshot", "Statement", "Target", "TargetChoice",
+__all__ = ["HAZARD_ROWS", "SUPABASE_LOCAL_DATABASE_URL", "ApplyResult", "Change", "Comparison",
+           "Plan", "Project", "Script", "Snapshot", "Statement", "Target", "TargetChoice",
            "VariableSources", "apply", "build_template", "plan", "redact_dsn", "render",
            "snapshot", "split_statements", "stale_diff", "url_target", "verify",
            "write_file", "write_template"]

@@ -156,6 +156,9 @@ ApplyJsonOpt = Annotated[bool, typer.Option(
     "changed, counts, changes, statements, seconds, database, embedded).")]
 QuietOpt = Annotated[bool, typer.Option(
     "--quiet", "-q", help="Print nothing on success (errors still go to stderr).")]
+ConcurrentIndexesOpt = Annotated[bool, typer.Option(
+    "--concurrent-indexes", help="Build each index the script adds to a table that holds "
+    "rows with CREATE INDEX CONCURRENTLY after the commit, so writes go on meanwhile.")]
 
 
 @app.command(cls=VariableOptionsCommand)
@@ -163,16 +166,16 @@ def apply(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = Non
           var_file: VarFileOpt = None, database_url: DatabaseUrlOpt = None,
           embedded: EmbeddedOpt = False, keep: KeepOpt = False,
           lock_timeout: LockTimeoutOpt = None, statement_timeout: StatementTimeoutOpt = None,
-          json_output: ApplyJsonOpt = False, quiet: QuietOpt = False) -> None:
+          json_output: ApplyJsonOpt = False, quiet: QuietOpt = False,
+          concurrent_indexes: ConcurrentIndexesOpt = False) -> None:
     """Apply the rendered SQL to a database in one transaction, and say what changed.
 
     Renders exactly as `render` does, then runs the statements one by one in
     one transaction: concurrent runs queue on an advisory lock, lock_timeout
     / statement_timeout make it fail fast, and it commits only when every
-    statement succeeded. A failure names the statement's line in the
-    rendered SQL and leaves the database unchanged. Target: --database-url,
-    else $DATABASE_URL, else Supabase's local development database
-    (127.0.0.1:54322), or --embedded.
+    statement succeeded (a failure names the statement's line in the rendered
+    SQL). Target: --database-url, else $DATABASE_URL, else Supabase's local
+    development database (127.0.0.1:54322), or --embedded.
 
     Example: supabase-init apply --embedded
     """
@@ -184,7 +187,8 @@ def apply(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = Non
         if target.kept and not quiet:
             typer.echo(report.kept_server_notice(target), err=True, nl=False)
         with report.StatementProgress(enabled=None if not quiet else False) as progress:
-            result = api.apply(target, script, on_statement=progress)
+            result = api.apply(target, script, on_statement=progress,
+                               concurrent_indexes=concurrent_indexes)
     if json_output or not quiet:
         sys.stdout.write((report.apply_json if json_output else report.apply_text)(
             result, target))
@@ -196,36 +200,45 @@ PlanJsonOpt = Annotated[bool, typer.Option(
 DetailedExitcodeOpt = Annotated[bool, typer.Option(
     "--detailed-exitcode", help="Exit 0 when there are no changes, 2 when there are "
     "(1 is an error), as terraform plan -detailed-exitcode.")]
+HazardRowsOpt = Annotated[int, typer.Option(
+    "--hazard-rows", metavar="N", min=0, help="A change that blocks writes to a table of at "
+    "least N rows (the planner's estimate) is marked as a hazard.")]
 
 
 def _plan_and_print(ctx: typer.Context, command: str, project: Path, var: list[str] | None,
                     var_file: list[Path] | None, database_url: str | None,
-                    json_output: bool) -> bool:
+                    json_output: bool, timeouts: tuple[str | None, str | None],
+                    hazard_rows: int = api.HAZARD_ROWS) -> bool:
     """Render as apply does, plan on the target, print it as `command` does; True when
     there are changes."""
     proj = api.Project.load(project)
-    script = api.render(proj, variable_sources(ctx, proj, var_file, var))
+    script = api.render(proj, variable_sources(ctx, proj, var_file, var),
+                        lock_timeout=timeouts[0], statement_timeout=timeouts[1])
     with api.TargetChoice(database_url).open() as target:
         result = api.plan(target, script)
-    sys.stdout.write(report.plan_report(command, result, script.schema, target, json_output))
+    sys.stdout.write(report.plan_report(command, result, script.schema, target, json_output,
+                                        hazard_rows))
     return result.changed
 
 
 @app.command(cls=VariableOptionsCommand)
 def plan(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = None,
          var_file: VarFileOpt = None, database_url: DatabaseUrlOpt = None,
+         lock_timeout: LockTimeoutOpt = None, statement_timeout: StatementTimeoutOpt = None,
          json_output: PlanJsonOpt = False, detailed_exitcode: DetailedExitcodeOpt = False,
-         ) -> None:
+         hazard_rows: HazardRowsOpt = api.HAZARD_ROWS) -> None:
     """Show what apply would change on the database, without changing it.
 
     Snapshots the catalog, runs the rendered SQL in a transaction, snapshots
     again and rolls back: the changes listed (+ create, ~ change, - revoke or
-    remove) are exactly what apply would make. Same target and variables as
-    apply.
+    remove) are exactly what apply would make, with the locks each change
+    took on existing tables (writes blocked on a large table: a hazard).
+    Same target and variables as apply.
 
     Example: supabase-init plan --database-url postgresql://postgres@db:5432/postgres
     """
-    changes = _plan_and_print(ctx, "plan", project, var, var_file, database_url, json_output)
+    changes = _plan_and_print(ctx, "plan", project, var, var_file, database_url, json_output,
+                              (lock_timeout, statement_timeout), hazard_rows)
     if detailed_exitcode and changes:
         raise typer.Exit(EXIT_CHANGES)
 
@@ -233,6 +246,7 @@ def plan(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = None
 @app.command(cls=VariableOptionsCommand)
 def verify(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = None,
            var_file: VarFileOpt = None, database_url: DatabaseUrlOpt = None,
+           lock_timeout: LockTimeoutOpt = None, statement_timeout: StatementTimeoutOpt = None,
            json_output: PlanJsonOpt = False) -> None:
     """Check the database for drift: exit 0 when it matches, 2 when it has drifted.
 
@@ -243,7 +257,8 @@ def verify(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = No
 
     Example: supabase-init verify --json
     """
-    if _plan_and_print(ctx, "verify", project, var, var_file, database_url, json_output):
+    if _plan_and_print(ctx, "verify", project, var, var_file, database_url, json_output,
+                       (lock_timeout, statement_timeout)):
         raise typer.Exit(EXIT_CHANGES)
 
 

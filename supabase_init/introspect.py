@@ -275,3 +275,87 @@ def diff_snapshots(before: Snapshot, after: Snapshot) -> list[Change]:
             changes.append(Change(CHANGE, ref.kind, ref.name, _attribute_changes(old, new),
                                   ref.object))
     return changes
+
+
+# --------------------------------------------------------------------------
+# locks
+
+# PostgreSQL's table lock modes, weakest first.
+LOCK_MODES = ("AccessShareLock", "RowShareLock", "RowExclusiveLock",
+              "ShareUpdateExclusiveLock", "ShareLock", "ShareRowExclusiveLock",
+              "ExclusiveLock", "AccessExclusiveLock")
+# The modes that conflict with ROW EXCLUSIVE, the lock INSERT / UPDATE /
+# DELETE take: while one is held, writes to the relation wait.
+WRITE_BLOCKING_MODES = frozenset(LOCK_MODES[4:])
+
+
+@dataclass(frozen=True)
+class HeldLock:
+    """The locks one backend holds on one relation, and the relation's size."""
+
+    schema: str
+    name: str
+    kind: str  # "table", "view", "index", ...
+    modes: tuple[str, ...]  # weakest first
+    rows: int | None  # the planner's estimate (tables), None when not a table
+    bytes: int | None
+
+    @property
+    def strongest(self) -> str:
+        return self.modes[-1]
+
+    @property
+    def blocks_writes(self) -> bool:
+        return any(mode in WRITE_BLOCKING_MODES for mode in self.modes)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"schema": self.schema, "relation": self.name, "kind": self.kind,
+                "modes": list(self.modes), "rows": self.rows, "bytes": self.bytes,
+                "blocks_writes": self.blocks_writes}
+
+
+def read_locks(conn: psycopg.Connection[Any]) -> list[HeldLock]:
+    """The relation locks this connection's backend holds now, by relation.
+
+    For a table locked more strongly than ACCESS SHARE, ``rows`` is the
+    planner's estimate (``EXPLAIN``), which scales the last ANALYZE to the
+    table's current size and works on a table never analyzed; this backend
+    already holds a lock on it, so reading it waits for nobody.
+    """
+    from psycopg import sql as pgsql
+
+    by_relation: dict[tuple[str, str, str], tuple[list[str], int | None]] = {}
+    for schema, name, kind, mode, size in conn.execute(_plain_query("locks")).fetchall():
+        modes, _ = by_relation.setdefault((schema, name, kind), ([], size))
+        modes.append(mode)
+    locks: list[HeldLock] = []
+    for (schema, name, kind), (modes, size) in by_relation.items():
+        ordered = tuple(sorted(set(modes), key=lambda m: (LOCK_MODES.index(m)
+                                                          if m in LOCK_MODES else -1, m)))
+        rows = None
+        if kind == "table" and ordered[-1] != "AccessShareLock":
+            rows = _estimated_rows(conn, pgsql.SQL("EXPLAIN (FORMAT JSON) SELECT FROM {}.{}")
+                                   .format(pgsql.Identifier(schema), pgsql.Identifier(name)))
+        locks.append(HeldLock(schema, name, kind, ordered, rows, size))
+    return locks
+
+
+def _estimated_rows(conn: psycopg.Connection[Any], explain: Any) -> int | None:
+    """The planner's row estimate; None when it cannot be had (no SELECT privilege).
+    In a savepoint, so that a failure leaves the caller's transaction usable."""
+    import psycopg
+
+    try:
+        with conn.transaction():
+            row = conn.execute(explain).fetchone()
+    except psycopg.Error:
+        return None
+    if row is None:
+        return None
+    plan = row[0] if isinstance(row[0], list) else json.loads(row[0])
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+@functools.cache
+def _plain_query(name: str) -> str:
+    return (resources.files("supabase_init") / "sql" / f"{name}.sql").read_text(encoding="utf-8")

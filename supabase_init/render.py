@@ -94,6 +94,12 @@ def render_script(project: Project, sources: VariableSources | None = None,
     sources = sources if sources is not None else project.sources()
     sources, settings = apply_overrides(project, sources, overrides or {})
     values = resolve_variables(project.config, sources)
+    # The script sets its timeouts itself, after its first statements; made
+    # settings of the transaction too, they also bound what runs before them
+    # (the catalog reads around the script, the wait for the provisioning lock).
+    for name in TIMEOUT_SETTINGS:
+        if name in values and name not in settings:
+            settings[name] = str(values[name])
     return Script(sql=evaluate_template(project, values),
                   schema=str(values.get("schema", "public")),
                   roles=project.config.role_names, variables=values, settings=settings)

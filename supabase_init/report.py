@@ -14,12 +14,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .dsn import scrub
-from .introspect import ACTIONS, CHANGE, CREATE, REMOVE, Change
+from .introspect import ACTIONS, CHANGE, CREATE, REMOVE, Change, HeldLock
 from .progress import StatementProgress
 from .target import Target
-from .transaction import Comparison
+from .transaction import HAZARD_ROWS, Comparison
 
-JSON_FORMAT_VERSION = 1
+# 2: plan / verify documents gained `locks` and `hazards`.
+JSON_FORMAT_VERSION = 2
 SYMBOLS = {CREATE: "+", CHANGE: "~", REMOVE: "-"}
 _PLURALS = {"index": "indexes", "policy": "policies", "schema": "schemas"}
 _ACTION_WORDS = {CREATE: "Created", CHANGE: "Changed", REMOVE: "Removed or revoked"}
@@ -74,6 +75,9 @@ def apply_text(result: Comparison, target: Target) -> str:
     else:
         lines = [f"No changes: {where} was already up to date ({result.statements} "
                  f"statements applied in {result.seconds:.2f} s)."]
+    if result.built_concurrently:
+        lines.append("  Built with CREATE INDEX CONCURRENTLY after the commit: "
+                     + ", ".join(result.built_concurrently) + ".")
     if target.server is not None and target.kept:
         lines.append(f"Embedded server kept running: {target.display}")
         lines.append(f"  data: {target.server.pgdata}; stop it with: kill {target.server.pid}")
@@ -90,6 +94,7 @@ def apply_json(result: Comparison, target: Target) -> str:
         "counts": {action: counts.get(action, {}) for action in ACTIONS},
         "changes": [c.as_dict() for c in result.changes],
         "statements": result.statements,
+        "concurrent_indexes": list(result.built_concurrently),
         "seconds": round(result.seconds, 3),
         "database": target.display,
         "embedded": None if server is None else {
@@ -178,14 +183,55 @@ def as_json(command: str, changes: Sequence[Change], *, schema: str,
     }
 
 
+def _size(lock: HeldLock) -> str:
+    parts = []
+    if lock.rows is not None:
+        parts.append(f"about {lock.rows:,} rows")
+    if lock.bytes is not None:
+        parts.append(f"{lock.bytes / 1e6:.1f} MB" if lock.bytes >= 100_000
+                     else f"{lock.bytes:,} bytes")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def lock_lines(result: Comparison, hazard_rows: int) -> list[str]:
+    """The locks stronger than ACCESS SHARE the run took on relations that exist now,
+    hazards marked; empty when it took none (a no-op takes none)."""
+    locks = result.strong_locks
+    if not locks:
+        return []
+    hazards = result.hazards(hazard_rows)
+    lines = ["Locks apply would take (measured in the rolled-back transaction):"]
+    for lock in locks:
+        line = (f"  {lock.kind} {lock.schema}.{lock.name}: {', '.join(lock.modes)}"
+                f"{_size(lock)}")
+        if lock in hazards:
+            line += (f"  HAZARD: blocks writes to a table of {hazard_rows:,}+ rows for the "
+                     "length of the change")
+        lines.append(line)
+    return [*lines, ""]
+
+
+def _lock_json(lock: HeldLock, hazards: Sequence[HeldLock]) -> dict[str, Any]:
+    return {**lock.as_dict(), "hazard": lock in hazards}
+
+
 def plan_report(command: str, result: Comparison, schema: str, target: Target,
-                json_output: bool) -> str:
+                json_output: bool, hazard_rows: int = HAZARD_ROWS) -> str:
     """What ``plan`` / ``verify`` print on stdout for ``result``."""
     if json_output:
-        return json.dumps(as_json(command, result.changes, schema=schema,
-                                  target=target.display), indent=2) + "\n"
-    text = plan_text if command == "plan" else verify_text
-    return text(result.changes, schema=schema, target=target.display)
+        document = as_json(command, result.changes, schema=schema, target=target.display)
+        hazards = result.hazards(hazard_rows)
+        document["locks"] = [_lock_json(lock, hazards) for lock in result.strong_locks]
+        document["hazards"] = [_lock_json(lock, hazards) for lock in hazards]
+        return json.dumps(document, indent=2) + "\n"
+    text = (plan_text if command == "plan" else verify_text)(
+        result.changes, schema=schema, target=target.display)
+    locks = lock_lines(result, hazard_rows)
+    if locks and result.changes:
+        # Before the summary line, which stays last.
+        body, _, summary = text.rstrip("\n").rpartition("\n")
+        text = body + "\n" + "\n".join(locks) + "\n" + summary + "\n"
+    return text
 
 
 # --------------------------------------------------------------------------
@@ -215,6 +261,6 @@ def unexpected_error_line(error: BaseException, argv: Sequence[str],
 
 
 __all__ = ["JSON_FORMAT_VERSION", "StatementProgress", "apply_json", "apply_text", "as_json",
-           "count_changes", "error_line", "format_changes", "kept_server_notice",
+           "count_changes", "error_line", "format_changes", "kept_server_notice", "lock_lines",
            "plan_report", "plan_text", "summary_line", "unexpected_error_line",
            "verify_text"]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .db import OnStatement, connect, current_timeouts, execute_script, split_script
 from .errors import ApplyError
-from .introspect import Change, Snapshot, diff_snapshots, snapshot_catalog
+from .introspect import Change, HeldLock, Snapshot, diff_snapshots, read_locks, snapshot_catalog
 from .sqlsplit import Statement
 
 if TYPE_CHECKING:
@@ -36,6 +36,8 @@ class ScriptRun(Generic[S]):
     before: S | None = None
     after: S | None = None
     result: Any = None  # what a callable body returned
+    # The relation locks the transaction held after its last statement.
+    locks: list[HeldLock] = field(default_factory=list)
 
 
 def _is_preamble(stmt: Statement) -> bool:
@@ -93,6 +95,7 @@ def run_in_transaction(target: str | psycopg.Connection[Any],
         raise ValueError("run_in_transaction needs a connection with no open transaction")
     committed = False
     before = after = result = None
+    locks: list[HeldLock] = []
     try:
         with conn.cursor() as cur:
             if conn.autocommit:
@@ -111,6 +114,7 @@ def run_in_transaction(target: str | psycopg.Connection[Any],
         if body is not None:
             result = body(conn)
         execute_script(conn, statements[split:], on_statement=offset(split))
+        locks = read_locks(conn)
         if snapshot is not None:
             after = _read_catalog(snapshot, conn)
         if commit:
@@ -122,9 +126,9 @@ def run_in_transaction(target: str | psycopg.Connection[Any],
         _rollback_quietly(conn)
         message = e.message
         if e.sqlstate == "55P03":
-            holders = _lock_holders(conn)
+            holders = _lock_holders(conn, advisory="pg_advisory" in (e.statement or ""))
             if holders:
-                message += f"; locks held by other sessions: {holders}"
+                message += f"; {holders}"
         if commit:
             message += " (rolled back: nothing was changed)"
         raise ApplyError(message, line=e.line, sqlstate=e.sqlstate, statement=e.statement,
@@ -136,7 +140,8 @@ def run_in_transaction(target: str | psycopg.Connection[Any],
         if own:
             conn.close()
     return ScriptRun(statements=total, seconds=time.monotonic() - started,
-                     committed=committed, before=before, after=after, result=result)
+                     committed=committed, before=before, after=after, result=result,
+                     locks=locks)
 
 
 def _read_catalog(snapshot: Callable[[psycopg.Connection[Any]], S],
@@ -162,29 +167,59 @@ def _read_catalog(snapshot: Callable[[psycopg.Connection[Any]], S],
                          sqlstate=sqlstate) from None
 
 
-def _lock_holders(conn: psycopg.Connection[Any]) -> str:
-    """Relations of this database other sessions hold locks on (best effort, for messages)."""
+def _lock_holders(conn: psycopg.Connection[Any], *, advisory: bool = False) -> str:
+    """Who holds the locks a statement could not get (best effort, for messages).
+
+    ``advisory``: the statement waited for an advisory lock, the provisioning
+    lock a script takes first; its holders are named by pid and
+    application_name. Otherwise: relations of this database other sessions
+    hold locks on. Runs after the rollback, in a transaction of its own with
+    a short statement_timeout, so a message never waits long.
+    """
     import psycopg
 
+    this_database = ("(SELECT oid FROM pg_catalog.pg_database"
+                     " WHERE datname = pg_catalog.current_database())")
     try:
-        rows = conn.execute(
-            "SELECT pg_catalog.format('%I.%I (%s, pid %s)', n.nspname, c.relname,"
-            "                         l.mode, l.pid)"
-            " FROM pg_catalog.pg_locks AS l"
-            " JOIN pg_catalog.pg_class AS c ON c.oid = l.relation"
-            " JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace"
-            " WHERE l.locktype = 'relation' AND l.granted"
-            "   AND l.pid <> pg_catalog.pg_backend_pid()"
-            "   AND l.database = (SELECT oid FROM pg_catalog.pg_database"
-            "                     WHERE datname = pg_catalog.current_database())"
-            "   AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
-            "   AND n.nspname NOT LIKE 'pg\\_%'"
-            " ORDER BY l.mode = 'AccessExclusiveLock' DESC, 1 LIMIT 4").fetchall()
-        if not conn.autocommit:
-            conn.rollback()
+        conn.execute("SELECT pg_catalog.set_config('statement_timeout', '2s', true)")
+        if advisory:
+            rows = conn.execute(
+                "SELECT l.pid, coalesce(a.application_name, '')"
+                " FROM pg_catalog.pg_locks AS l"
+                " LEFT JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid"
+                " WHERE l.locktype = 'advisory' AND l.granted"
+                "   AND l.pid <> pg_catalog.pg_backend_pid()"
+                f"  AND l.database = {this_database}"
+                " ORDER BY l.pid LIMIT 4").fetchall()
+        else:
+            rows = conn.execute(
+                "SELECT pg_catalog.format('%I.%I (%s, pid %s)', n.nspname, c.relname,"
+                "                         l.mode, l.pid)"
+                " FROM pg_catalog.pg_locks AS l"
+                " JOIN pg_catalog.pg_class AS c ON c.oid = l.relation"
+                " JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace"
+                " WHERE l.locktype = 'relation' AND l.granted"
+                "   AND l.pid <> pg_catalog.pg_backend_pid()"
+                f"  AND l.database = {this_database}"
+                "   AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+                "   AND n.nspname NOT LIKE 'pg\\_%'"
+                " ORDER BY l.mode = 'AccessExclusiveLock' DESC, 1 LIMIT 4").fetchall()
+        _rollback_quietly(conn)
     except psycopg.Error:
+        _rollback_quietly(conn)
         return ""
-    return ", ".join(row[0] for row in rows)
+    if not rows:
+        return ""
+    if not advisory:
+        return "locks held by other sessions: " + ", ".join(row[0] for row in rows)
+    holders = []
+    for pid, application in rows:
+        if application.startswith("supabase-init"):
+            holders.append(f"another supabase-init run, pid {pid}, holds the provisioning lock")
+        else:
+            holders.append(f"pid {pid} ({application or 'no application_name'}) holds "
+                           "an advisory lock of this database")
+    return "; ".join(holders)
 
 
 def _end(conn: psycopg.Connection[Any], command: bytes) -> None:
@@ -219,6 +254,11 @@ def _rollback_quietly(conn: psycopg.Connection[Any]) -> None:
         pass  # the connection is gone: the server rolls the transaction back itself
 
 
+# A change that blocks writes to a table of at least this many rows (the
+# planner's estimate) is a hazard: live traffic waits for its whole length.
+HAZARD_ROWS = 10_000
+
+
 @dataclass(frozen=True)
 class Comparison:
     """A script run in one transaction, and what it changed in the catalog."""
@@ -229,10 +269,15 @@ class Comparison:
     before: Snapshot
     after: Snapshot
     changes: list[Change] = field(default_factory=list)
+    # Locks the run held on relations that existed before it (a relation it
+    # creates is locked by its creation and matters to nobody else).
+    locks: list[HeldLock] = field(default_factory=list)
+    # Indexes built with CREATE INDEX CONCURRENTLY after the commit.
+    built_concurrently: tuple[str, ...] = ()
 
     @property
     def changed(self) -> bool:
-        return bool(self.changes)
+        return bool(self.changes) or bool(self.built_concurrently)
 
     def counts(self) -> dict[str, dict[str, int]]:
         """{action: {kind: count}}, e.g. {"create": {"table": 6, "column": 48}}."""
@@ -240,23 +285,109 @@ class Comparison:
         for change in self.changes:
             kinds = out.setdefault(change.action, {})
             kinds[change.kind] = kinds.get(change.kind, 0) + 1
+        if self.built_concurrently:
+            kinds = out.setdefault("create", {})
+            kinds["index"] = kinds.get("index", 0) + len(self.built_concurrently)
         return out
+
+    @property
+    def strong_locks(self) -> list[HeldLock]:
+        """Locks stronger than ACCESS SHARE (what plain reads take) on existing relations."""
+        return [lock for lock in self.locks if lock.modes != ("AccessShareLock",)]
+
+    def hazards(self, min_rows: int = HAZARD_ROWS) -> list[HeldLock]:
+        """Write-blocking locks on tables of at least ``min_rows`` rows."""
+        return [lock for lock in self.strong_locks if lock.blocks_writes
+                and lock.kind == "table" and (lock.rows or 0) >= min_rows]
+
+
+def _existing(locks: Sequence[HeldLock], before: Snapshot) -> list[HeldLock]:
+    """The locks on relations that existed before the run: in the snapshot's
+    schema, those it lists; elsewhere all (a script creates nothing there)."""
+    return [lock for lock in locks
+            if lock.schema != before.schema or before.get(lock.kind, lock.name) is not None]
+
+
+# The session setting that makes a script queue the indexes it would build on
+# tables holding rows, and where it queues them (see templates/_macros.sql.j2).
+DEFER_INDEX_BUILDS = "supabase_init.defer_index_builds"
+_DEFERRED_QUERY = (b"SELECT index_name, statement, cleanup"
+                   b" FROM pg_temp.supabase_init_deferred_indexes ORDER BY ord, step")
 
 
 def run_and_compare(dsn: str, sql: str | Sequence[Statement], *, schema: str,
                     roles: Sequence[str], commit: bool,
                     settings: Mapping[str, str] | None = None,
-                    on_statement: OnStatement | None = None) -> Comparison:
+                    on_statement: OnStatement | None = None,
+                    concurrent_indexes: bool = False) -> Comparison:
     """Snapshot ``schema`` and ``roles``, run ``sql``, snapshot again, commit or roll
     back, diff. With ``commit=False`` the database is never changed; a failing
-    statement raises ApplyError either way."""
+    statement raises ApplyError either way.
+
+    ``concurrent_indexes`` (with ``commit``): the script queues the indexes it
+    would build on tables that hold rows; after the commit each is built with
+    CREATE INDEX CONCURRENTLY, one at a time, in the same session (writes go
+    on meanwhile). A failed build drops the invalid index it left and raises
+    ApplyError naming it; what was committed stays, and a re-run finishes.
+    """
 
     def snapshot(conn: psycopg.Connection[Any]) -> Snapshot:
         return snapshot_catalog(conn, schema=schema, roles=roles)
 
-    run = run_in_transaction(dsn, sql, commit=commit, on_statement=on_statement,
-                             snapshot=snapshot, settings=settings)
+    settings = dict(settings or {})
+    if concurrent_indexes and commit:
+        settings[DEFER_INDEX_BUILDS] = "on"
+    with connect(dsn) as conn:
+        run = run_in_transaction(conn, sql, commit=commit, on_statement=on_statement,
+                                 snapshot=snapshot, settings=settings)
+        built = (_build_deferred_indexes(conn, settings) if concurrent_indexes and commit
+                 else ())
     assert run.before is not None and run.after is not None
     return Comparison(statements=run.statements, seconds=run.seconds,
                       committed=run.committed, before=run.before, after=run.after,
-                      changes=diff_snapshots(run.before, run.after))
+                      changes=diff_snapshots(run.before, run.after),
+                      locks=_existing(run.locks, run.before), built_concurrently=built)
+
+
+def _build_deferred_indexes(conn: psycopg.Connection[Any],
+                            settings: Mapping[str, str]) -> tuple[str, ...]:
+    """Run the statements the script queued, each on its own (autocommit)."""
+    import psycopg
+    from psycopg import sql as pgsql
+
+    conn.autocommit = True
+    if conn.execute(b"SELECT pg_catalog.to_regclass('pg_temp.supabase_init_deferred_indexes')"
+                    b" IS NOT NULL").fetchone() != (True,):
+        return ()
+    queued = conn.execute(_DEFERRED_QUERY).fetchall()
+    conn.execute(b"TRUNCATE pg_temp.supabase_init_deferred_indexes")
+    # The transaction's SET LOCAL timeouts ended with it: the builds get the
+    # same bounds, for the session.
+    for name in ("lock_timeout", "statement_timeout"):
+        if name in settings:
+            conn.execute(pgsql.SQL("SELECT pg_catalog.set_config({}, {}, false)").format(
+                pgsql.Literal(name), pgsql.Literal(settings[name])))
+    built: list[str] = []
+    for index_name, statement, cleanup in queued:
+        try:
+            conn.execute(statement.encode())
+        except psycopg.Error as e:
+            reason = " ".join((getattr(e.diag, "message_primary", None) or str(e)).split())
+            sqlstate = getattr(e.diag, "sqlstate", None)
+            dropped = ""
+            if cleanup:
+                try:
+                    conn.execute(cleanup.encode())
+                    dropped = "; the invalid index it left was dropped"
+                except psycopg.Error:
+                    dropped = ("; the invalid index it left could not be dropped: "
+                               "a re-run rebuilds it")
+            done = f" (built before it: {', '.join(built)})" if built else ""
+            raise ApplyError(
+                f"building index {index_name} concurrently failed: {reason}"
+                f"{f' [SQLSTATE {sqlstate}]' if sqlstate else ''}{dropped}. The rest of the "
+                f"changes were committed{done}; run apply again to finish",
+                sqlstate=sqlstate) from None
+        if statement.lstrip().upper().startswith("CREATE"):
+            built.append(index_name)
+    return tuple(built)

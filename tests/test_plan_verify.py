@@ -124,9 +124,11 @@ def test_json_document_has_the_documented_shape(database, project):
     code, document = plan_json(project, database.url)
     assert code == 0
     assert set(document) == {"format_version", "command", "status", "database", "schema",
-                             "summary", "changes"}
+                             "summary", "changes", "locks", "hazards"}
     assert (document["format_version"], document["command"], document["status"]) == (
-        1, "plan", "changes")
+        2, "plan", "changes")
+    # A revoke takes no lock on the table: nothing to report.
+    assert (document["locks"], document["hazards"]) == ([], [])
     assert document["schema"] == "public"
     assert document["summary"] == {"add": 0, "change": 0, "revoke": 1}
     assert document["changes"] == [{

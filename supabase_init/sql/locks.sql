@@ -1,0 +1,24 @@
+-- The relation locks this backend holds (run inside the transaction, after
+-- the script): what the script's statements took, as PostgreSQL granted
+-- them. Relations dropped again in the transaction (a temporary twin) are
+-- gone from pg_class and so left out. A locked relation's size is read
+-- without waiting: this backend already holds a lock on it.
+SELECT n.nspname AS schema,
+       c.relname AS name,
+       CASE c.relkind
+           WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view'
+           WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' WHEN 'i' THEN 'index'
+           WHEN 'I' THEN 'index' WHEN 'f' THEN 'foreign table' ELSE 'relation' END AS kind,
+       l.mode,
+       CASE WHEN c.relkind IN ('r', 'p', 'm', 'i', 'S') THEN pg_catalog.pg_relation_size(c.oid) END
+           AS bytes
+FROM pg_catalog.pg_locks AS l
+JOIN pg_catalog.pg_class AS c ON c.oid = l.relation
+JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+WHERE l.locktype = 'relation'
+  AND l.pid = pg_catalog.pg_backend_pid()
+  AND l.database = (SELECT d.oid FROM pg_catalog.pg_database AS d
+                    WHERE d.datname = pg_catalog.current_database())
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname !~ '^pg_(toast|temp)'
+ORDER BY 1, 2, 4
