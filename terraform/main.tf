@@ -47,15 +47,17 @@ locals {
 }
 
 resource "terraform_data" "this" {
-  # Replaced, and so re-run, when the SQL or the target database changes.
-  # Only hashes and connection identity land in state; never the password.
-  triggers_replace = {
+  # Replaced, and so re-run, when the SQL or the target database changes, and
+  # with reapply_on_every_apply on every apply (timestamp() is unknown until
+  # apply). Only hashes, connection identity and that time land in state;
+  # never the password.
+  triggers_replace = merge({
     sql_sha256 = local.sql_sha256
     host       = var.host
     port       = var.port
     database   = var.database
     user       = var.user
-  }
+  }, var.reapply_on_every_apply ? { applied_at = timestamp() } : {})
   input = local.sql_sha256
 
   lifecycle {

@@ -128,3 +128,15 @@ variable "statement_timeout" {
     error_message = "The statement_timeout must match ^[0-9]{1,9}(us|ms|s|min|h)?$."
   }
 }
+
+# ---------------------------------------------------------------------------
+# How the module runs the script: module inputs only, not template variables
+# (they change neither the SQL nor its hash). See README.md.
+# ---------------------------------------------------------------------------
+
+variable "reapply_on_every_apply" {
+  type        = bool
+  default     = false
+  description = "Run the script on every terraform apply, not only when the SQL or the target changes, so that apply heals drift (a dropped index, a revoked grant, ...). Every plan then shows the resource as replaced, and every apply costs one run of the script; on an up-to-date database that run is catalog reads only and takes no lock stronger than ACCESS SHARE."
+  nullable    = false
+}

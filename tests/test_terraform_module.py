@@ -26,8 +26,11 @@ from supabase_init.config import load_config, pattern_matches
 
 MODULE = REPO / "terraform"
 
-# The module's own inputs; every other variable must mirror supabase-init.hcl.
+# The module's own inputs (where and how the script runs); every other variable
+# must mirror supabase-init.hcl.
 CONNECTION_VARIABLES = {"host", "port", "database", "user", "sslmode", "password", "psql_path"}
+RUN_VARIABLES = {"reapply_on_every_apply"}
+MODULE_ONLY_VARIABLES = CONNECTION_VARIABLES | RUN_VARIABLES
 HCL_TYPES = {"string": "string", "number": "number", "bool": "bool"}
 
 # Values for a non-default run, so parity covers the variables too.
@@ -88,8 +91,8 @@ def test_module_variables_match_config_variables():
     for name, body in module.items():
         assert body.get("type") and body.get("description"), \
             f"module variable {name!r} needs a type and a description"
-    assert module.keys() >= CONNECTION_VARIABLES
-    template_variables = {n: b for n, b in module.items() if n not in CONNECTION_VARIABLES}
+    assert module.keys() >= MODULE_ONLY_VARIABLES
+    template_variables = {n: b for n, b in module.items() if n not in MODULE_ONLY_VARIABLES}
     assert set(template_variables) == {v.name for v in config.variables}, \
         "terraform/variables.tf and supabase-init.hcl declare different template variables"
     for variable in config.variables:
@@ -409,3 +412,31 @@ def test_for_each_provisions_two_databases(terraform_bin, psql_bin, db_tf_env, t
     assert sorted(r["module"] for r in state["resources"] if r["type"] == "terraform_data") == \
         ['module.crm_database["production"]', 'module.crm_database["staging"]']
     assert tf.run("plan", "-detailed-exitcode", "-input=false", *target).returncode == 0
+
+
+@pytest.mark.parametrize("reapply", [True, False], ids=["reapply", "default"])
+def test_reapply_on_every_apply_heals_a_dropped_index(terraform_bin, psql_bin, db_tf_env, tmp_path,
+                                                      database, reapply):
+    tf = Terraform(terraform_bin, copy_module(tmp_path / "terraform"), db_tf_env)
+    tf.init()
+    target = [*connection_args(database), "-var", f"reapply_on_every_apply={str(reapply).lower()}"]
+    tf.ok("apply", "-auto-approve", "-input=false", *target)
+    index = "public.campaigns_status_idx"
+    assert database.scalar("SELECT to_regclass(%s) IS NOT NULL", index)
+    database.execute(f"DROP INDEX {index}")
+
+    plan = tf.run("plan", "-detailed-exitcode", "-input=false", *target)
+    again = tf.ok("apply", "-auto-approve", "-input=false", *target)
+    if reapply:
+        assert plan.returncode == 2, plan.stdout + plan.stderr
+        assert "terraform_data.this must be replaced" in plan.stdout
+        assert re.search(r'~ applied_at += "[0-9T:Z-]+" -> \(known after apply\)', plan.stdout), \
+            plan.stdout
+        assert "Apply complete! Resources: 1 added, 0 changed, 1 destroyed." in again
+        assert database.scalar("SELECT to_regclass(%s) IS NOT NULL", index)
+        assert run_cli("verify", "--database-url", database.url, cwd=REPO).returncode == 0
+    else:
+        assert plan.returncode == 0, plan.stdout + plan.stderr
+        assert "No changes." in again
+        assert not database.scalar("SELECT to_regclass(%s) IS NOT NULL", index)
+
