@@ -44,18 +44,26 @@ locals {
   # sensitive, which makes Terraform hide psql's output even when the
   # password comes from the environment.
   password_environment = nonsensitive(var.password == null) ? {} : { PGPASSWORD = var.password }
+
+  # With concurrent_indexes, psql runs concurrent-indexes.psql instead of the
+  # script alone; it travels like the SQL, through the environment.
+  concurrent_indexes_environment = var.concurrent_indexes ? {
+    SUPABASE_INIT_CONCURRENT_INDEXES = file("${path.module}/concurrent-indexes.psql")
+  } : {}
 }
 
 resource "terraform_data" "this" {
-  # Replaced, and so re-run, when the SQL or the target database changes.
-  # Only hashes and connection identity land in state; never the password.
-  triggers_replace = {
+  # Replaced, and so re-run, when the SQL or the target database changes, and
+  # with reapply_on_every_apply on every apply (timestamp() is unknown until
+  # apply). Only hashes, connection identity and that time land in state;
+  # never the password.
+  triggers_replace = merge({
     sql_sha256 = local.sql_sha256
     host       = var.host
     port       = var.port
     database   = var.database
     user       = var.user
-  }
+  }, var.reapply_on_every_apply ? { applied_at = timestamp() } : {})
   input = local.sql_sha256
 
   lifecycle {
@@ -73,6 +81,14 @@ resource "terraform_data" "this" {
     # --single-transaction rolls everything back on the first error and exits
     # non-zero, which fails `terraform apply`. client_min_messages hides the
     # script's "already exists, skipping" notices on a re-run.
+    #
+    # With concurrent_indexes, psql runs concurrent-indexes.psql instead: the
+    # script in one transaction (BEGIN, the script, COMMIT, same errors and
+    # line numbers), then the index builds it deferred. The %{ } directives
+    # open and close lines of the command rather than standing on lines of
+    # their own, which would leave blank lines or, with ~, break the heredoc's
+    # indentation stripping; so without concurrent_indexes the command is
+    # byte for byte what it always was.
     command     = <<-EOT
       set -eu
       work=$(mktemp -d)
@@ -81,9 +97,12 @@ resource "terraform_data" "this" {
       printf '%s' ${join(" ", [for name in keys(local.payload_environment) : "\"$${${name}}\""])} > supabase-init.sql.gz.b64
       base64 -d < supabase-init.sql.gz.b64 > supabase-init.sql.gz
       gzip -dc < supabase-init.sql.gz > supabase-init.sql
-      "$SUPABASE_INIT_PSQL" -X -q -v ON_ERROR_STOP=1 --single-transaction \
-        -c 'SET client_min_messages = warning' -f supabase-init.sql
+      %{if var.concurrent_indexes}printf '%s' "$SUPABASE_INIT_CONCURRENT_INDEXES" > concurrent-indexes.psql
+      "$SUPABASE_INIT_PSQL" -X -q -v ON_ERROR_STOP=1 \
+        -c 'SET client_min_messages = warning' -f concurrent-indexes.psql
+      %{else}"$SUPABASE_INIT_PSQL" -X -q -v ON_ERROR_STOP=1 --single-transaction \
+        -c 'SET client_min_messages = warning' -f supabase-init.sql%{endif}
     EOT
-    environment = merge(local.payload_environment, local.connection_environment, local.password_environment)
+    environment = merge(local.payload_environment, local.connection_environment, local.password_environment, local.concurrent_indexes_environment)
   }
 }

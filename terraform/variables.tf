@@ -128,3 +128,22 @@ variable "statement_timeout" {
     error_message = "The statement_timeout must match ^[0-9]{1,9}(us|ms|s|min|h)?$."
   }
 }
+
+# ---------------------------------------------------------------------------
+# How the module runs the script: module inputs only, not template variables
+# (they change neither the SQL nor its hash). See README.md.
+# ---------------------------------------------------------------------------
+
+variable "reapply_on_every_apply" {
+  type        = bool
+  default     = false
+  description = "Run the script on every terraform apply, not only when the SQL or the target changes, so that apply heals drift (a dropped index, a revoked grant, ...). Every plan then shows the resource as replaced, and every apply costs one run of the script; on an up-to-date database that run is catalog reads only and takes no lock stronger than ACCESS SHARE."
+  nullable    = false
+}
+
+variable "concurrent_indexes" {
+  type        = bool
+  default     = false
+  description = "Build indexes that are missing on tables that already hold rows with CREATE INDEX CONCURRENTLY, one at a time after the script's transaction has committed, so that writes to those tables go on during the build. A failed build drops the invalid index it left and fails the apply; the next apply builds it again. Needs psql 11 or newer."
+  nullable    = false
+}

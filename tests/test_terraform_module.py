@@ -14,6 +14,8 @@ import re
 import shutil
 import string
 import subprocess
+import threading
+import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,8 +28,11 @@ from supabase_init.config import load_config, pattern_matches
 
 MODULE = REPO / "terraform"
 
-# The module's own inputs; every other variable must mirror supabase-init.hcl.
+# The module's own inputs (where and how the script runs); every other variable
+# must mirror supabase-init.hcl.
 CONNECTION_VARIABLES = {"host", "port", "database", "user", "sslmode", "password", "psql_path"}
+RUN_VARIABLES = {"reapply_on_every_apply", "concurrent_indexes"}
+MODULE_ONLY_VARIABLES = CONNECTION_VARIABLES | RUN_VARIABLES
 HCL_TYPES = {"string": "string", "number": "number", "bool": "bool"}
 
 # Values for a non-default run, so parity covers the variables too.
@@ -88,8 +93,8 @@ def test_module_variables_match_config_variables():
     for name, body in module.items():
         assert body.get("type") and body.get("description"), \
             f"module variable {name!r} needs a type and a description"
-    assert module.keys() >= CONNECTION_VARIABLES
-    template_variables = {n: b for n, b in module.items() if n not in CONNECTION_VARIABLES}
+    assert module.keys() >= MODULE_ONLY_VARIABLES
+    template_variables = {n: b for n, b in module.items() if n not in MODULE_ONLY_VARIABLES}
     assert set(template_variables) == {v.name for v in config.variables}, \
         "terraform/variables.tf and supabase-init.hcl declare different template variables"
     for variable in config.variables:
@@ -295,9 +300,11 @@ BROKEN_STATEMENT = ("INSERT INTO \"{{ var('schema') }}\".campaigns (no_such_colu
                     "VALUES (1);\n")
 
 
-@pytest.mark.parametrize("credentials", ["environment", "sensitive_variable"])
+@pytest.mark.parametrize(("credentials", "concurrent_indexes"), [
+    ("environment", False), ("sensitive_variable", False), ("environment", True),
+], ids=["environment", "sensitive_variable", "concurrent_indexes"])
 def test_broken_sql_fails_with_psql_error_and_database_unchanged(
-        terraform_bin, psql_bin, db_tf_env, project, database, credentials):
+        terraform_bin, psql_bin, db_tf_env, project, database, credentials, concurrent_indexes):
     # After the schema, roles, functions and every table have been created.
     tables = load_config(project / "supabase-init.hcl").objects.tables
     template = project / "templates" / "tables" / f"{tables[-1]}.sql.j2"
@@ -316,7 +323,8 @@ def test_broken_sql_fails_with_psql_error_and_database_unchanged(
     before = catalog_fingerprint(database.url)
     tf = Terraform(terraform_bin, project / "terraform", db_tf_env)
     tf.init()
-    result = tf.run("apply", "-auto-approve", "-input=false", *connection_args(database), env=env)
+    result = tf.run("apply", "-auto-approve", "-input=false", *connection_args(database),
+                    "-var", f"concurrent_indexes={str(concurrent_indexes).lower()}", env=env)
     output = result.stdout + result.stderr
 
     assert result.returncode == 1, output
@@ -408,4 +416,252 @@ def test_for_each_provisions_two_databases(terraform_bin, psql_bin, db_tf_env, t
     state = json.loads((tf.workdir / "terraform.tfstate").read_text())
     assert sorted(r["module"] for r in state["resources"] if r["type"] == "terraform_data") == \
         ['module.crm_database["production"]', 'module.crm_database["staging"]']
+    assert tf.run("plan", "-detailed-exitcode", "-input=false", *target).returncode == 0
+
+
+@pytest.mark.parametrize("reapply", [True, False], ids=["reapply", "default"])
+def test_reapply_on_every_apply_heals_a_dropped_index(terraform_bin, psql_bin, db_tf_env, tmp_path,
+                                                      database, reapply):
+    tf = Terraform(terraform_bin, copy_module(tmp_path / "terraform"), db_tf_env)
+    tf.init()
+    target = [*connection_args(database), "-var", f"reapply_on_every_apply={str(reapply).lower()}"]
+    tf.ok("apply", "-auto-approve", "-input=false", *target)
+    index = "public.campaigns_status_idx"
+    assert database.scalar("SELECT to_regclass(%s) IS NOT NULL", index)
+    database.execute(f"DROP INDEX {index}")
+
+    plan = tf.run("plan", "-detailed-exitcode", "-input=false", *target)
+    again = tf.ok("apply", "-auto-approve", "-input=false", *target)
+    if reapply:
+        assert plan.returncode == 2, plan.stdout + plan.stderr
+        assert "terraform_data.this must be replaced" in plan.stdout
+        assert re.search(r'~ applied_at += "[0-9T:Z-]+" -> \(known after apply\)', plan.stdout), \
+            plan.stdout
+        assert "Apply complete! Resources: 1 added, 0 changed, 1 destroyed." in again
+        assert database.scalar("SELECT to_regclass(%s) IS NOT NULL", index)
+        assert run_cli("verify", "--database-url", database.url, cwd=REPO).returncode == 0
+    else:
+        assert plan.returncode == 0, plan.stdout + plan.stderr
+        assert "No changes." in again
+        assert not database.scalar("SELECT to_regclass(%s) IS NOT NULL", index)
+
+
+# --------------------------------------------------------------------------
+# concurrent_indexes: an index added to a table that already holds rows
+
+
+RECIPIENTS_TEMPLATE = Path("templates") / "tables" / "campaign_recipients.sql.j2"
+SENT_AT_INDEX = "campaign_recipients_sent_at_idx"
+
+
+def _change_recipients_template(project: Path, *, index: str = "", column: str = "") -> None:
+    template = project / RECIPIENTS_TEMPLATE
+    text = template.read_text()
+    trigger = '{{- m.updated_at_trigger("campaign_recipients") }}\n'
+    updated_at = '    ("updated_at", "timestamptz NOT NULL DEFAULT now()"),\n'
+    assert trigger in text and updated_at in text
+    template.write_text(text.replace(trigger, index + trigger).replace(updated_at,
+                                                                       updated_at + column))
+    built = run_cli("build", "--project", str(project))
+    assert built.returncode == 0, built.stderr
+
+
+def _fill_recipients(db: FreshDatabase, rows: int) -> str:
+    """One campaign with `rows` recipients, each sent at a different time; its id."""
+    with db.connect() as conn:  # type: ignore[attr-defined]
+        campaign = conn.execute("INSERT INTO public.campaigns (name) VALUES ('launch') "
+                                "RETURNING id::text").fetchone()[0]
+        conn.execute("""
+            INSERT INTO public.campaign_recipients (campaign_id, channel, sent_at)
+            SELECT %s, 'email', timestamptz '2026-01-01' + g * interval '1 second'
+            FROM generate_series(1, %s) AS g""", (campaign, rows))
+    return str(campaign)
+
+
+def _index_state(db: FreshDatabase, name: str) -> tuple | None:
+    """(indisvalid, indisunique) of the schema's index `name`, or None when there is none."""
+    with db.connect() as conn:  # type: ignore[attr-defined]
+        return conn.execute("""
+            SELECT x.indisvalid, x.indisunique FROM pg_index AS x
+            JOIN pg_class AS c ON c.oid = x.indexrelid
+            WHERE c.relnamespace = 'public'::regnamespace AND c.relname = %s""",
+                            (name,)).fetchone()
+
+
+def _invalid_indexes(db: FreshDatabase) -> int:
+    return int(db.scalar("""
+        SELECT count(*) FROM pg_index AS x JOIN pg_class AS c ON c.oid = x.indexrelid
+        WHERE c.relnamespace = 'public'::regnamespace AND NOT x.indisvalid"""))  # type: ignore[arg-type]
+
+
+class RecipientWriter(threading.Thread):
+    """Inserts a recipient every few milliseconds and times each insert."""
+
+    def __init__(self, url: str, campaign: str) -> None:
+        super().__init__(daemon=True)
+        self.url, self.campaign = url, campaign
+        self.inserts: list[tuple[float, float]] = []  # (start, seconds)
+        self.error: BaseException | None = None
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        import psycopg
+
+        try:
+            with psycopg.connect(self.url, autocommit=True) as conn:
+                conn.execute("SET statement_timeout = '60s'")
+                while not self.stop.is_set():
+                    started = time.monotonic()
+                    conn.execute("INSERT INTO public.campaign_recipients (campaign_id, channel) "
+                                 "VALUES (%s, 'sms')", (self.campaign,))
+                    self.inserts.append((started, time.monotonic() - started))
+                    time.sleep(0.005)
+        except BaseException as e:  # re-raised by the test
+            self.error = e
+
+    def finish(self) -> list[tuple[float, float]]:
+        self.stop.set()
+        self.join(timeout=120)
+        if self.error is not None:
+            raise self.error
+        return self.inserts
+
+
+HOLD_SECONDS = 1.5
+
+
+def _release_when_apply_waits(url: str, holder: object, seen: dict,
+                              done: threading.Event) -> None:
+    """Once terraform's psql waits for a lock, note what it runs, keep `holder`'s
+    transaction open HOLD_SECONDS longer, then commit it (at the latest when
+    `done` is set)."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            while not done.is_set() and not seen:
+                row = conn.execute("""
+                    SELECT query, wait_event FROM pg_stat_activity
+                    WHERE datname = current_database() AND wait_event_type = 'Lock'
+                      AND application_name = 'supabase-init (terraform)'""").fetchone()
+                if row:
+                    seen.update(query=row[0], wait_event=row[1], at=time.monotonic())
+                    time.sleep(HOLD_SECONDS)
+                else:
+                    time.sleep(0.02)
+    finally:
+        holder.commit()  # type: ignore[attr-defined]
+        seen["released"] = time.monotonic()
+
+
+@pytest.mark.parametrize("concurrent", [True, False], ids=["concurrent_indexes", "default"])
+def test_new_index_on_a_large_table_under_a_concurrent_writer(
+        terraform_bin, psql_bin, db_tf_env, project, database, concurrent, record_property):
+    import psycopg
+
+    tf = Terraform(terraform_bin, project / "terraform", db_tf_env)
+    tf.init()
+    target = [*connection_args(database), "-var", f"concurrent_indexes={str(concurrent).lower()}"]
+    tf.ok("apply", "-auto-approve", "-input=false", *target)
+    campaign = _fill_recipients(database, 200_000)
+    _change_recipients_template(project, index=f'{{{{- m.index("{SENT_AT_INDEX}", '
+                                               f'"campaign_recipients", "sent_at") }}}}\n')
+
+    # A transaction that has written to the table and stays open while the
+    # build starts. CREATE INDEX CONCURRENTLY waits for it without blocking
+    # anyone; a plain CREATE INDEX queues for its SHARE lock, and every writer
+    # queues behind that.
+    holder = psycopg.connect(database.url)
+    holder.execute("INSERT INTO public.campaign_recipients (campaign_id, channel) "
+                   "VALUES (%s, 'push')", (campaign,))
+    seen: dict = {}
+    done = threading.Event()
+    releaser = threading.Thread(target=_release_when_apply_waits,
+                                args=(database.url, holder, seen, done), daemon=True)
+    writer = RecipientWriter(database.url, campaign)
+    writer.start()
+    started = time.monotonic()
+    try:
+        releaser.start()
+        result = tf.run("apply", "-auto-approve", "-input=false", *target)
+        apply_seconds = time.monotonic() - started
+        done.set()
+        releaser.join(timeout=30)
+        inserts = writer.finish()
+    finally:
+        holder.close()
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    assert seen.get("query"), "terraform apply never waited for the open transaction"
+    during_wait = [s for t, s in inserts if seen["at"] <= t <= seen["released"]]
+    worst = max(s for _, s in inserts)
+    record_property("apply_seconds", round(apply_seconds, 2))
+    record_property("inserts", len(inserts))
+    record_property("inserts_while_build_waited", len(during_wait))
+    record_property("max_insert_seconds", round(worst, 3))
+    if concurrent:
+        assert seen["query"].startswith(
+            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {SENT_AT_INDEX} "), seen
+        assert seen["wait_event"] == "virtualxid", seen
+        assert len(during_wait) >= 10, "the writer made no progress while the build waited"
+        assert worst < 1.0, f"an insert waited {worst:.3f} s"
+    else:
+        # The same wait under a plain CREATE INDEX blocks the writer throughout:
+        # what the 1 s bound above measures.
+        assert seen["wait_event"] == "relation", seen
+        assert worst >= HOLD_SECONDS - 0.1, f"the longest insert took {worst:.3f} s"
+
+    assert _index_state(database, SENT_AT_INDEX) == (True, False)
+    assert _invalid_indexes(database) == 0
+    assert database.scalar("SELECT count(*) FROM public.campaign_recipients") == \
+        200_000 + 1 + len(inserts)
+    verify = run_cli("verify", "--project", str(project), "--database-url", database.url)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_failed_concurrent_index_build_fails_apply_and_the_next_apply_finishes(
+        terraform_bin, psql_bin, db_tf_env, project, database):
+    import psycopg
+
+    tf = Terraform(terraform_bin, project / "terraform", db_tf_env)
+    tf.init()
+    target = [*connection_args(database), "-var", "concurrent_indexes=true"]
+    tf.ok("apply", "-auto-approve", "-input=false", *target)
+    _fill_recipients(database, 1000)
+    database.execute("""
+        UPDATE public.campaign_recipients SET sent_at = timestamptz '2026-01-01'
+        WHERE id IN (SELECT id FROM public.campaign_recipients ORDER BY sent_at LIMIT 2)""")
+    _change_recipients_template(
+        project, index=f'{{{{- m.index("{SENT_AT_INDEX}", "campaign_recipients", "sent_at", '
+                       f'unique=true) }}}}\n',
+        column='    ("priority", "integer"),\n')
+
+    failed = tf.run("apply", "-auto-approve", "-input=false", *target)
+    output = _flat(failed.stdout + failed.stderr)
+    assert failed.returncode == 1, output
+    assert f'ERROR: could not create unique index "{SENT_AT_INDEX}"' in output
+    assert f"ERROR: the deferred build of index {SENT_AT_INDEX} failed (error above); " \
+           "everything else is committed, and the next run builds the index again" in output
+    # The invalid index the failed build left is dropped; the script's other
+    # changes were committed before the build.
+    assert _index_state(database, SENT_AT_INDEX) is None
+    assert database.scalar("SELECT count(*) FROM information_schema.columns WHERE "
+                           "table_name = 'campaign_recipients' AND column_name = 'priority'") == 1
+
+    # An invalid index left behind anyway (as when that cleanup cannot run) is
+    # dropped and rebuilt by the next apply, once the duplicates are gone.
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        database.execute(f"CREATE UNIQUE INDEX CONCURRENTLY {SENT_AT_INDEX} "
+                         "ON public.campaign_recipients (sent_at)")
+    assert _index_state(database, SENT_AT_INDEX) == (False, True)
+    database.execute("""
+        DELETE FROM public.campaign_recipients
+        WHERE id = (SELECT id FROM public.campaign_recipients
+                    WHERE sent_at = timestamptz '2026-01-01' LIMIT 1)""")
+
+    tf.ok("apply", "-auto-approve", "-input=false", *target)
+    assert _index_state(database, SENT_AT_INDEX) == (True, True)
+    assert _invalid_indexes(database) == 0
+    verify = run_cli("verify", "--project", str(project), "--database-url", database.url)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
     assert tf.run("plan", "-detailed-exitcode", "-input=false", *target).returncode == 0
