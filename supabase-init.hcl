@@ -26,24 +26,24 @@ variable "statement_timeout" {
   pattern     = "^[0-9]{1,9}(us|ms|s|min|h)?$"
 }
 
-# Supabase's API roles, with Supabase's own attributes. They are created only
-# where missing (plain PostgreSQL); an existing role is altered only when
-# supabase-init created it.
+# Supabase's API roles, with Supabase's own attributes (INHERIT since 2023).
+# They are created only where missing (plain PostgreSQL); an existing role is
+# altered only when supabase-init created it.
 role "anon" {
   login      = false
-  inherit    = false
+  inherit    = true
   bypass_rls = false
 }
 
 role "authenticated" {
   login      = false
-  inherit    = false
+  inherit    = true
   bypass_rls = false
 }
 
 role "service_role" {
   login      = false
-  inherit    = false
+  inherit    = true
   bypass_rls = true
 }
 

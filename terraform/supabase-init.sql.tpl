@@ -23,15 +23,15 @@ BEGIN
     SELECT * INTO existing FROM pg_catalog.pg_roles WHERE rolname = 'anon';
     IF NOT FOUND THEN
         BEGIN
-            CREATE ROLE "anon" NOLOGIN NOINHERIT NOBYPASSRLS;
+            CREATE ROLE "anon" NOLOGIN INHERIT NOBYPASSRLS;
             COMMENT ON ROLE "anon" IS 'managed by supabase-init';
         EXCEPTION WHEN duplicate_object OR unique_violation THEN
             NULL;
         END;
     ELSIF pg_catalog.shobj_description(existing.oid, 'pg_authid') = 'managed by supabase-init'
           AND (existing.rolcanlogin, existing.rolinherit, existing.rolbypassrls)
-              IS DISTINCT FROM (false, false, false) THEN
-        ALTER ROLE "anon" NOLOGIN NOINHERIT NOBYPASSRLS;
+              IS DISTINCT FROM (false, true, false) THEN
+        ALTER ROLE "anon" NOLOGIN INHERIT NOBYPASSRLS;
     END IF;
 END
 $do$;
@@ -42,15 +42,15 @@ BEGIN
     SELECT * INTO existing FROM pg_catalog.pg_roles WHERE rolname = 'authenticated';
     IF NOT FOUND THEN
         BEGIN
-            CREATE ROLE "authenticated" NOLOGIN NOINHERIT NOBYPASSRLS;
+            CREATE ROLE "authenticated" NOLOGIN INHERIT NOBYPASSRLS;
             COMMENT ON ROLE "authenticated" IS 'managed by supabase-init';
         EXCEPTION WHEN duplicate_object OR unique_violation THEN
             NULL;
         END;
     ELSIF pg_catalog.shobj_description(existing.oid, 'pg_authid') = 'managed by supabase-init'
           AND (existing.rolcanlogin, existing.rolinherit, existing.rolbypassrls)
-              IS DISTINCT FROM (false, false, false) THEN
-        ALTER ROLE "authenticated" NOLOGIN NOINHERIT NOBYPASSRLS;
+              IS DISTINCT FROM (false, true, false) THEN
+        ALTER ROLE "authenticated" NOLOGIN INHERIT NOBYPASSRLS;
     END IF;
 END
 $do$;
@@ -61,15 +61,15 @@ BEGIN
     SELECT * INTO existing FROM pg_catalog.pg_roles WHERE rolname = 'service_role';
     IF NOT FOUND THEN
         BEGIN
-            CREATE ROLE "service_role" NOLOGIN NOINHERIT BYPASSRLS;
+            CREATE ROLE "service_role" NOLOGIN INHERIT BYPASSRLS;
             COMMENT ON ROLE "service_role" IS 'managed by supabase-init';
         EXCEPTION WHEN duplicate_object OR unique_violation THEN
             NULL;
         END;
     ELSIF pg_catalog.shobj_description(existing.oid, 'pg_authid') = 'managed by supabase-init'
           AND (existing.rolcanlogin, existing.rolinherit, existing.rolbypassrls)
-              IS DISTINCT FROM (false, false, true) THEN
-        ALTER ROLE "service_role" NOLOGIN NOINHERIT BYPASSRLS;
+              IS DISTINCT FROM (false, true, true) THEN
+        ALTER ROLE "service_role" NOLOGIN INHERIT BYPASSRLS;
     END IF;
 END
 $do$;

@@ -113,6 +113,35 @@ def other_database(admin_conn: object, server_url: str) -> Iterator[FreshDatabas
     yield from _fresh_database(admin_conn, server_url)
 
 
+@pytest.fixture(scope="session")
+def supabase_server(admin_conn: object) -> Iterator[object]:
+    """A server of its own, of the test server's major version, shaped like a hosted
+    Supabase project (tests/supabase_shape.py): non-superuser postgres, scram only."""
+    from supabase_shape import ShapeUnavailable, start_supabase_server
+
+    row = admin_conn.execute("SHOW server_version_num").fetchone()  # type: ignore[attr-defined]
+    try:
+        server = start_supabase_server(int(row[0]) // 10000)
+    except ShapeUnavailable as e:
+        if IN_CI:
+            pytest.fail(f"{e}, and CI=true requires it")
+        pytest.skip(f"{e} (CI=true would fail here)")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def supabase_database(supabase_server: object) -> Iterator[object]:
+    """A fresh database on the Supabase-shaped server, owned by postgres; dropped afterwards."""
+    db = supabase_server.create_database()  # type: ignore[attr-defined]
+    try:
+        yield db
+    finally:
+        supabase_server.drop_database(db.name)  # type: ignore[attr-defined]
+
+
 def required_binary(name: str) -> str:
     """A program the tests need: outside CI its absence skips, in CI it fails."""
     path = shutil.which(name)
