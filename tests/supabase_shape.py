@@ -231,6 +231,16 @@ class SupabaseServer:
         """subprocess.run arguments: as the server's account, in a directory it can enter."""
         return {"cwd": self.root, **({"user": self.run_as} if self.run_as else {})}
 
+    def _run(self, program: str, *args: str, timeout: float) -> None:
+        """Run a server program; on failure, say what it (and the server log) said."""
+        result = subprocess.run(self._command(program, *args), capture_output=True, text=True,
+                                timeout=timeout, **self._process())
+        if result.returncode != 0:
+            log = self.root / "log"
+            tail = log.read_text(errors="replace")[-2000:] if log.is_file() else ""
+            raise RuntimeError(f"{program} failed ({result.returncode}):\n{result.stdout}"
+                               f"{result.stderr}{tail}")
+
 
 @dataclass
 class SupabaseDatabase:
@@ -282,18 +292,17 @@ def start_supabase_server(major: int) -> SupabaseServer:
             account = pwd.getpwnam(run_as)
             for path in (root, pwfile):
                 os.chown(path, account.pw_uid, account.pw_gid)
-        subprocess.run(server._command(
-            "initdb", "-D", str(root / "data"), "-U", "supabase_admin", f"--pwfile={pwfile}",
-            "--auth=scram-sha-256", "--encoding=UTF8", "--no-locale", "--no-sync"),
-            capture_output=True, check=True, timeout=300, **server._process())
+        server._run("initdb", "-D", str(root / "data"), "-U", "supabase_admin",
+                    f"--pwfile={pwfile}", "--auth=scram-sha-256", "--encoding=UTF8",
+                    "--no-locale", "--no-sync", timeout=300)
         pwfile.unlink()
         options = (f"-p {server.port} -k {root} -c listen_addresses={server.host} "
                    "-c password_encryption=scram-sha-256 -c fsync=off -c max_connections=50")
-        subprocess.run(server._command("pg_ctl", "-D", str(root / "data"), "-l",
-                                       str(root / "log"), "-w", "-t", "120", "-o", options,
-                                       "start"),
-                       capture_output=True, check=True, timeout=180, **server._process())
+        server._run("pg_ctl", "-D", str(root / "data"), "-l", str(root / "log"), "-w",
+                    "-t", "120", "-o", options, "start", timeout=180)
         with server.admin() as conn:
+            # Statements carrying a password are never written to the server log.
+            conn.execute("SET log_min_error_statement = panic")
             conn.execute(sql.SQL(CLUSTER_SHAPE).format(
                 postgres=sql.Literal(passwords["postgres"]),
                 authenticator=sql.Literal(passwords["authenticator"])))

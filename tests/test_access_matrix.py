@@ -16,7 +16,7 @@ import re
 import secrets
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -145,8 +145,10 @@ def statement(target: str, command: str) -> str:
 @dataclass
 class Target:
     kind: str  # "supabase" or "plain"
-    url: str  # the owner's (postgres on Supabase), to apply and seed
-    authenticator_url: str
+    # The owner's (postgres on Supabase), to apply and seed; both URLs carry a
+    # password, so neither is shown in a failure's report.
+    url: str = field(repr=False)
+    authenticator_url: str = field(repr=False)
 
 
 def _plain_authenticator(database) -> Iterator[str]:
@@ -155,6 +157,8 @@ def _plain_authenticator(database) -> Iterator[str]:
 
     password = secrets.token_hex(16)
     with database.connect() as conn:
+        # A statement carrying a password is never written to the server log.
+        conn.execute("SET log_min_error_statement = panic")
         created = conn.execute("SELECT NOT EXISTS (SELECT FROM pg_roles "
                                "WHERE rolname = 'authenticator')").fetchone()[0]
         if created:
