@@ -26,30 +26,41 @@ variable "statement_timeout" {
   pattern     = "^[0-9]{1,9}(us|ms|s|min|h)?$"
 }
 
-# Supabase's API roles, with Supabase's own attributes. They are created only
-# where missing (plain PostgreSQL); an existing role is altered only when
-# supabase-init created it.
+# Supabase's API roles, with Supabase's own attributes (INHERIT since 2023).
+# They are created only where missing (plain PostgreSQL); an existing role is
+# altered only when supabase-init created it.
 role "anon" {
   login      = false
-  inherit    = false
+  inherit    = true
   bypass_rls = false
 }
 
 role "authenticated" {
   login      = false
-  inherit    = false
+  inherit    = true
   bypass_rls = false
 }
 
 role "service_role" {
   login      = false
-  inherit    = false
+  inherit    = true
   bypass_rls = true
+}
+
+# CRM access levels, lowest first; each includes the ones before it. On
+# Supabase every person who signs up is `authenticated`, so that role alone
+# grants nothing: a policy below requires a level, read from the caller's JWT
+# at app_metadata.crm_role. Only an administrator can set app_metadata (the
+# Auth admin API with the service key, or SQL on auth.users.raw_app_meta_data);
+# a user cannot.
+access "crm" {
+  claim  = "app_metadata.crm_role"
+  levels = ["viewer", "operator", "admin"]
 }
 
 # In creation order: each has a template templates/<kind>/<name>.sql.j2.
 objects {
-  functions = ["set_updated_at()"]
+  functions = ["set_updated_at()", "guard_created_by()"]
   tables = [
     "target_group_mappings",
     "campaigns",
@@ -75,7 +86,7 @@ grant "service_role_tables" {
   tables     = ["*"]
 }
 
-grant "operators_tables" {
+grant "crm_tables" {
   roles      = ["authenticated"]
   privileges = ["SELECT", "INSERT", "UPDATE", "DELETE"]
   tables = [
@@ -87,10 +98,11 @@ grant "operators_tables" {
   ]
 }
 
-# The activity timeline is append-only for operators.
-grant "operators_activities" {
+# The activity timeline is append-only: nobody below service_role rewrites an
+# entry (no UPDATE); admins may delete one (e.g. to erase a customer's data).
+grant "crm_activities" {
   roles      = ["authenticated"]
-  privileges = ["SELECT", "INSERT"]
+  privileges = ["SELECT", "INSERT", "DELETE"]
   tables     = ["customer_activities"]
 }
 
@@ -100,7 +112,7 @@ grant "views_read" {
   views      = ["*"]
 }
 
-# The trigger function runs as part of UPDATE; nobody calls it directly.
+# The trigger functions run as part of UPDATE; nobody calls them directly.
 grant "functions_service" {
   roles      = ["service_role"]
   privileges = ["EXECUTE"]
@@ -108,51 +120,148 @@ grant "functions_service" {
 }
 
 # Row level security is enabled on every table. service_role bypasses it;
-# authenticated CRM operators read and write every row; anon has no grant and
-# no policy, so it sees nothing.
-policy "target_group_mappings" "operators_all" {
-  roles      = ["authenticated"]
-  command    = "ALL"
-  using      = "true"
-  with_check = "true"
-}
-
-policy "campaigns" "operators_all" {
-  roles      = ["authenticated"]
-  command    = "ALL"
-  using      = "true"
-  with_check = "true"
-}
-
-policy "campaign_executions" "operators_all" {
-  roles      = ["authenticated"]
-  command    = "ALL"
-  using      = "true"
-  with_check = "true"
-}
-
-policy "campaign_recipients" "operators_all" {
-  roles      = ["authenticated"]
-  command    = "ALL"
-  using      = "true"
-  with_check = "true"
-}
-
-policy "customer_360" "operators_all" {
-  roles      = ["authenticated"]
-  command    = "ALL"
-  using      = "true"
-  with_check = "true"
-}
-
-policy "customer_activities" "operators_read" {
+# anon has no grant and no policy, so it sees nothing; an authenticated user
+# gets rows only through these policies, each requiring a CRM level: viewers
+# read, operators also insert and update, admins also delete. A user without
+# a level matches none of them: no rows, and every write refused.
+policy "target_group_mappings" "viewers_read" {
   roles   = ["authenticated"]
   command = "SELECT"
-  using   = "true"
+  level   = "viewer"
+}
+
+policy "target_group_mappings" "operators_insert" {
+  roles   = ["authenticated"]
+  command = "INSERT"
+  level   = "operator"
+}
+
+policy "target_group_mappings" "operators_update" {
+  roles   = ["authenticated"]
+  command = "UPDATE"
+  level   = "operator"
+}
+
+policy "target_group_mappings" "admins_delete" {
+  roles   = ["authenticated"]
+  command = "DELETE"
+  level   = "admin"
+}
+
+policy "campaigns" "viewers_read" {
+  roles   = ["authenticated"]
+  command = "SELECT"
+  level   = "viewer"
+}
+
+# created_by defaults to the caller's user id; an operator cannot insert a
+# campaign in someone else's name (and cannot change created_by afterwards:
+# the guard_created_by trigger).
+policy "campaigns" "operators_insert" {
+  roles        = ["authenticated"]
+  command      = "INSERT"
+  level        = "operator"
+  owner_column = "created_by"
+}
+
+policy "campaigns" "operators_update" {
+  roles   = ["authenticated"]
+  command = "UPDATE"
+  level   = "operator"
+}
+
+policy "campaigns" "admins_delete" {
+  roles   = ["authenticated"]
+  command = "DELETE"
+  level   = "admin"
+}
+
+policy "campaign_executions" "viewers_read" {
+  roles   = ["authenticated"]
+  command = "SELECT"
+  level   = "viewer"
+}
+
+policy "campaign_executions" "operators_insert" {
+  roles   = ["authenticated"]
+  command = "INSERT"
+  level   = "operator"
+}
+
+policy "campaign_executions" "operators_update" {
+  roles   = ["authenticated"]
+  command = "UPDATE"
+  level   = "operator"
+}
+
+policy "campaign_executions" "admins_delete" {
+  roles   = ["authenticated"]
+  command = "DELETE"
+  level   = "admin"
+}
+
+policy "campaign_recipients" "viewers_read" {
+  roles   = ["authenticated"]
+  command = "SELECT"
+  level   = "viewer"
+}
+
+policy "campaign_recipients" "operators_insert" {
+  roles   = ["authenticated"]
+  command = "INSERT"
+  level   = "operator"
+}
+
+policy "campaign_recipients" "operators_update" {
+  roles   = ["authenticated"]
+  command = "UPDATE"
+  level   = "operator"
+}
+
+policy "campaign_recipients" "admins_delete" {
+  roles   = ["authenticated"]
+  command = "DELETE"
+  level   = "admin"
+}
+
+policy "customer_360" "viewers_read" {
+  roles   = ["authenticated"]
+  command = "SELECT"
+  level   = "viewer"
+}
+
+policy "customer_360" "operators_insert" {
+  roles   = ["authenticated"]
+  command = "INSERT"
+  level   = "operator"
+}
+
+policy "customer_360" "operators_update" {
+  roles   = ["authenticated"]
+  command = "UPDATE"
+  level   = "operator"
+}
+
+policy "customer_360" "admins_delete" {
+  roles   = ["authenticated"]
+  command = "DELETE"
+  level   = "admin"
+}
+
+policy "customer_activities" "viewers_read" {
+  roles   = ["authenticated"]
+  command = "SELECT"
+  level   = "viewer"
 }
 
 policy "customer_activities" "operators_insert" {
-  roles      = ["authenticated"]
-  command    = "INSERT"
-  with_check = "true"
+  roles   = ["authenticated"]
+  command = "INSERT"
+  level   = "operator"
+}
+
+policy "customer_activities" "admins_delete" {
+  roles   = ["authenticated"]
+  command = "DELETE"
+  level   = "admin"
 }

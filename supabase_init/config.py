@@ -30,6 +30,14 @@ PRIVILEGES: dict[str, tuple[str, ...]] = {
     "schema": ("USAGE", "CREATE"),
 }
 POLICY_COMMANDS = ("ALL", "SELECT", "INSERT", "UPDATE", "DELETE")
+# One key of a JWT claim path ("app_metadata.crm_role"): plain, so the path
+# can be written as a text[] literal without quoting.
+CLAIM_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Claims a user can set about themselves (Supabase's user_metadata is written
+# by the user through the Auth API): an access level read from them would let
+# anyone pick their own level.
+USER_SET_CLAIMS = ("user_metadata",)
+BLOCK_TYPES = ("variable", "role", "access", "objects", "grant", "policy")
 VARIABLE_TYPES = ("string", "number", "bool")
 
 
@@ -57,6 +65,20 @@ class Role:
 
 
 @dataclass(frozen=True)
+class Access:
+    """Ordered access levels read from one JWT claim; each level includes the ones before it."""
+
+    name: str
+    claim: tuple[str, ...]  # the claim's path in the JWT, e.g. ("app_metadata", "crm_role")
+    levels: tuple[str, ...]  # lowest first
+    line: int
+
+    def at_least(self, level: str) -> tuple[str, ...]:
+        """The levels that satisfy ``level``: it and every level above it."""
+        return self.levels[self.levels.index(level):]
+
+
+@dataclass(frozen=True)
 class Grant:
     name: str
     roles: tuple[str, ...]
@@ -76,6 +98,12 @@ class Policy:
     using: str | None
     with_check: str | None
     line: int
+    # The minimum level of an access block the caller's JWT must carry, and
+    # the column that must hold the caller's user id (the JWT's sub); the
+    # templates turn both into expressions added to using / with_check.
+    access: str | None = None
+    level: str | None = None
+    owner_column: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,10 +143,14 @@ class Config:
     objects: Objects
     grants: tuple[Grant, ...]
     policies: tuple[Policy, ...]
+    access: tuple[Access, ...] = ()
 
     @property
     def role_names(self) -> tuple[str, ...]:
         return tuple(r.name for r in self.roles)
+
+    def access_named(self, name: str) -> Access:
+        return next(a for a in self.access if a.name == name)
 
     def variable(self, name: str) -> Variable | None:
         return next((v for v in self.variables if v.name == name), None)
@@ -300,6 +332,30 @@ def _role(block: Block, path: Path) -> Role:
                 r.boolean("bypass_rls", False), block.line)
 
 
+def _access(block: Block, path: Path) -> Access:
+    (name,) = _labels(block, 1, 'access "name" { claim = "..."  levels = [...] }', path)
+    check_identifier(name, "access", path, block.line)
+    r = _Reader(block, f"access {name!r}", path)
+    r.check_keys(("claim", "levels"))
+    claim = r.string("claim", required=True) or ""
+    keys = tuple(claim.split("."))
+    if not all(CLAIM_KEY.fullmatch(k) for k in keys):
+        raise r.fail(f"claim must be a dotted path of JWT keys (letters, digits and _), "
+                     f"e.g. \"app_metadata.role\", got {claim!r}", r.attr("claim"))
+    if keys[0] in USER_SET_CLAIMS:
+        raise r.fail(f"claim {claim!r} is under {keys[0]}, which users can set themselves; "
+                     "read levels from a claim they cannot set, e.g. app_metadata",
+                     r.attr("claim"))
+    levels = r.string_list("levels", required=True) or ()
+    levels_attr = r.attr("levels")
+    if not levels:
+        raise r.fail("levels must not be empty", levels_attr)
+    for level in levels:
+        check_identifier(level, f"access {name!r}: level", path,
+                         levels_attr.line if levels_attr else block.line)
+    return Access(name, keys, levels, block.line)
+
+
 _FUNCTION = re.compile(r"([a-z_][a-z0-9_]*)\(([a-z0-9_ ,\[\]]*)\)")
 
 
@@ -399,7 +455,8 @@ def _grant(block: Block, path: Path, roles: tuple[str, ...], objects: Objects) -
     return Grant(name, grant_roles, tuple(expanded), kind, names, block.line)
 
 
-def _policy(block: Block, path: Path, roles: tuple[str, ...], objects: Objects) -> Policy:
+def _policy(block: Block, path: Path, roles: tuple[str, ...], objects: Objects,
+            access: tuple[Access, ...] = ()) -> Policy:
     table, name = _labels(block, 2, 'policy "table" "name" { ... }', path)
     what = f"policy {name!r} on {table!r}"
     check_identifier(name, what, path, block.line)
@@ -407,7 +464,8 @@ def _policy(block: Block, path: Path, roles: tuple[str, ...], objects: Objects) 
         raise ConfigError(f"{what}: unknown table {table!r} (declared in objects: "
                           f"{', '.join(objects.tables) or 'none'})", path=path, line=block.line)
     r = _Reader(block, what, path)
-    r.check_keys(("roles", "command", "permissive", "using", "with_check"))
+    r.check_keys(("roles", "command", "permissive", "using", "with_check", "access", "level",
+                  "owner_column"))
     policy_roles = r.string_list("roles", required=True) or ()
     if not policy_roles:
         raise r.fail("roles must not be empty", r.attr("roles"))
@@ -425,13 +483,44 @@ def _policy(block: Block, path: Path, roles: tuple[str, ...], objects: Objects) 
         raise r.fail("an INSERT policy takes with_check, not using", r.attr("using"))
     if command in ("SELECT", "DELETE") and with_check is not None:
         raise r.fail(f"a {command} policy takes using, not with_check", r.attr("with_check"))
-    if using is None and with_check is None:
-        raise r.fail("give using and/or with_check")
     for key, expr in (("using", using), ("with_check", with_check)):
         if expr is not None and (not expr.strip() or ";" in expr):
             raise r.fail(f"{key} must be one SQL expression, got {expr!r}", r.attr(key))
+    access_name, level = _policy_level(r, access)
+    owner_column = r.string("owner_column")
+    owner_attr = r.attr("owner_column")
+    if owner_column is not None and owner_attr is not None:
+        check_identifier(owner_column, f"{what}: owner_column", path, owner_attr.line)
+    if using is None and with_check is None and level is None and owner_column is None:
+        raise r.fail("give level, owner_column, using or with_check")
     return Policy(table, name, policy_roles, command, r.boolean("permissive", True),
-                  using, with_check, block.line)
+                  using, with_check, block.line, access_name, level, owner_column)
+
+
+def _policy_level(r: _Reader, access: tuple[Access, ...]) -> tuple[str | None, str | None]:
+    """The policy's (access block, level), checked against the declared access blocks."""
+    access_name = r.string("access")
+    level = r.string("level")
+    declared = {a.name: a for a in access}
+    if level is None:
+        if access_name is not None:
+            raise r.fail("access needs a level (the minimum level the policy requires)",
+                         r.attr("access"))
+        return None, None
+    if access_name is None:
+        if len(declared) != 1:
+            raise r.fail("level needs an access block" if not declared else
+                         f"level {level!r}: give access = one of {', '.join(declared)}",
+                         r.attr("level"))
+        access_name = next(iter(declared))
+    elif access_name not in declared:
+        raise r.fail(f"unknown access {access_name!r} (declared access blocks: "
+                     f"{', '.join(declared) or 'none'})", r.attr("access"))
+    levels = declared[access_name].levels
+    if level not in levels:
+        raise r.fail(f"unknown level {level!r} of access {access_name!r} (levels: "
+                     f"{', '.join(levels)})", r.attr("level"))
+    return access_name, level
 
 
 def load_config(path: Path) -> Config:
@@ -443,12 +532,12 @@ def config_from_document(doc: Document) -> Config:
     path = doc.path
     for name, attr in doc.attributes.items():
         raise ConfigError(f"unexpected top-level attribute {name!r}; expected blocks "
-                          "(variable, role, objects, grant, policy)", path=path, line=attr.line)
+                          f"({', '.join(BLOCK_TYPES)})", path=path, line=attr.line)
     by_type: dict[str, list[Block]] = {}
     for block in doc.blocks:
-        if block.type not in ("variable", "role", "objects", "grant", "policy"):
-            raise ConfigError(f"unknown block type {block.type!r} (expected variable, role, "
-                              "objects, grant, policy)", path=path, line=block.line)
+        if block.type not in BLOCK_TYPES:
+            raise ConfigError(f"unknown block type {block.type!r} (expected "
+                              f"{', '.join(BLOCK_TYPES)})", path=path, line=block.line)
         by_type.setdefault(block.type, []).append(block)
 
     def unique(items: list[Any], key: Any, what: str) -> None:
@@ -480,6 +569,10 @@ def config_from_document(doc: Document) -> Config:
         if b.labels:
             grant_names[b.labels[0]] = b.line
     grants = [_grant(b, path, role_names, objects) for b in grant_blocks]
-    policies = [_policy(b, path, role_names, objects) for b in by_type.get("policy", [])]
+    access = [_access(b, path) for b in by_type.get("access", [])]
+    unique(access, lambda a: a.name, "access")
+    policies = [_policy(b, path, role_names, objects, tuple(access))
+                for b in by_type.get("policy", [])]
     unique(policies, lambda p: (p.table, p.name), "policy")
-    return Config(path, tuple(variables), tuple(roles), objects, tuple(grants), tuple(policies))
+    return Config(path, tuple(variables), tuple(roles), objects, tuple(grants), tuple(policies),
+                  tuple(access))

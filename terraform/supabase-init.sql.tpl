@@ -25,15 +25,15 @@ BEGIN
     SELECT * INTO existing FROM pg_catalog.pg_roles WHERE rolname = 'anon';
     IF NOT FOUND THEN
         BEGIN
-            CREATE ROLE "anon" NOLOGIN NOINHERIT NOBYPASSRLS;
+            CREATE ROLE "anon" NOLOGIN INHERIT NOBYPASSRLS;
             COMMENT ON ROLE "anon" IS 'managed by supabase-init';
         EXCEPTION WHEN duplicate_object OR unique_violation THEN
             NULL;
         END;
     ELSIF pg_catalog.shobj_description(existing.oid, 'pg_authid') = 'managed by supabase-init'
           AND (existing.rolcanlogin, existing.rolinherit, existing.rolbypassrls)
-              IS DISTINCT FROM (false, false, false) THEN
-        ALTER ROLE "anon" NOLOGIN NOINHERIT NOBYPASSRLS;
+              IS DISTINCT FROM (false, true, false) THEN
+        ALTER ROLE "anon" NOLOGIN INHERIT NOBYPASSRLS;
     END IF;
 END
 $do$;
@@ -44,15 +44,15 @@ BEGIN
     SELECT * INTO existing FROM pg_catalog.pg_roles WHERE rolname = 'authenticated';
     IF NOT FOUND THEN
         BEGIN
-            CREATE ROLE "authenticated" NOLOGIN NOINHERIT NOBYPASSRLS;
+            CREATE ROLE "authenticated" NOLOGIN INHERIT NOBYPASSRLS;
             COMMENT ON ROLE "authenticated" IS 'managed by supabase-init';
         EXCEPTION WHEN duplicate_object OR unique_violation THEN
             NULL;
         END;
     ELSIF pg_catalog.shobj_description(existing.oid, 'pg_authid') = 'managed by supabase-init'
           AND (existing.rolcanlogin, existing.rolinherit, existing.rolbypassrls)
-              IS DISTINCT FROM (false, false, false) THEN
-        ALTER ROLE "authenticated" NOLOGIN NOINHERIT NOBYPASSRLS;
+              IS DISTINCT FROM (false, true, false) THEN
+        ALTER ROLE "authenticated" NOLOGIN INHERIT NOBYPASSRLS;
     END IF;
 END
 $do$;
@@ -63,15 +63,15 @@ BEGIN
     SELECT * INTO existing FROM pg_catalog.pg_roles WHERE rolname = 'service_role';
     IF NOT FOUND THEN
         BEGIN
-            CREATE ROLE "service_role" NOLOGIN NOINHERIT BYPASSRLS;
+            CREATE ROLE "service_role" NOLOGIN INHERIT BYPASSRLS;
             COMMENT ON ROLE "service_role" IS 'managed by supabase-init';
         EXCEPTION WHEN duplicate_object OR unique_violation THEN
             NULL;
         END;
     ELSIF pg_catalog.shobj_description(existing.oid, 'pg_authid') = 'managed by supabase-init'
           AND (existing.rolcanlogin, existing.rolinherit, existing.rolbypassrls)
-              IS DISTINCT FROM (false, false, true) THEN
-        ALTER ROLE "service_role" NOLOGIN NOINHERIT BYPASSRLS;
+              IS DISTINCT FROM (false, true, true) THEN
+        ALTER ROLE "service_role" NOLOGIN INHERIT BYPASSRLS;
     END IF;
 END
 $do$;
@@ -121,6 +121,64 @@ $function$';
     END IF;
 END
 $do$;
+-- Keeps created_by as the row was inserted with: a caller under row level
+-- security (anyone but service_role and the owner) cannot move a row to
+-- another user's name. A policy's WITH CHECK sees only the new row, so it
+-- cannot tell an unchanged created_by from a forged one; this trigger sees both.
+DO $do$
+DECLARE
+    existing regprocedure := pg_catalog.to_regprocedure('"${schema}".guard_created_by()');
+    same boolean := false;
+BEGIN
+    IF existing IS NOT NULL THEN
+        EXECUTE 'CREATE FUNCTION pg_temp.supabase_init_function_probe() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = ''''
+AS $function$
+BEGIN
+    IF NEW.created_by IS DISTINCT FROM OLD.created_by
+       AND pg_catalog.row_security_active(TG_RELID) THEN
+        RAISE EXCEPTION ''created_by cannot be changed''
+            USING ERRCODE = ''insufficient_privilege'',
+                  HINT = ''It records who created the row; only service_role may change it.'';
+    END IF;
+    RETURN NEW;
+END
+$function$';
+        SELECT a.attributes IS NOT DISTINCT FROM b.attributes INTO same
+        FROM (SELECT (p.prosrc, p.probin, p.prolang, p.prokind, p.prosecdef, p.proleakproof,
+                      p.proisstrict, p.proretset, p.provolatile, p.proparallel, p.procost,
+                      p.prorows, p.prosupport, p.proconfig,
+                      pg_catalog.pg_get_function_arguments(p.oid),
+                      pg_catalog.pg_get_function_result(p.oid))::text AS attributes
+              FROM pg_catalog.pg_proc AS p WHERE p.oid = existing) AS a,
+             (SELECT (p.prosrc, p.probin, p.prolang, p.prokind, p.prosecdef, p.proleakproof,
+                      p.proisstrict, p.proretset, p.provolatile, p.proparallel, p.procost,
+                      p.prorows, p.prosupport, p.proconfig,
+                      pg_catalog.pg_get_function_arguments(p.oid),
+                      pg_catalog.pg_get_function_result(p.oid))::text AS attributes
+              FROM pg_catalog.pg_proc AS p
+              WHERE p.oid = 'pg_temp.supabase_init_function_probe()'::pg_catalog.regprocedure) AS b;
+        DROP FUNCTION pg_temp.supabase_init_function_probe();
+    END IF;
+    IF NOT same THEN
+        EXECUTE 'CREATE OR REPLACE FUNCTION "${schema}".guard_created_by() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = ''''
+AS $function$
+BEGIN
+    IF NEW.created_by IS DISTINCT FROM OLD.created_by
+       AND pg_catalog.row_security_active(TG_RELID) THEN
+        RAISE EXCEPTION ''created_by cannot be changed''
+            USING ERRCODE = ''insufficient_privilege'',
+                  HINT = ''It records who created the row; only service_role may change it.'';
+    END IF;
+    RETURN NEW;
+END
+$function$';
+    END IF;
+END
+$do$;
 -- Maps a CRM target group to the PostgreSQL table that holds its members.
 CREATE TABLE IF NOT EXISTS "${schema}".target_group_mappings (
     id uuid NOT NULL DEFAULT gen_random_uuid(),
@@ -140,7 +198,7 @@ CREATE TABLE IF NOT EXISTS "${schema}".campaigns (
     description text,
     status text NOT NULL DEFAULT 'draft',
     workflow_data jsonb NOT NULL DEFAULT '{}'::jsonb,
-    created_by uuid,
+    created_by uuid DEFAULT (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')::uuid,
     scheduled_at timestamptz,
     started_at timestamptz,
     completed_at timestamptz,
@@ -251,7 +309,7 @@ BEGIN
             (2, 'campaigns', 3, 'description', 'ADD COLUMN IF NOT EXISTS description text', NULL, false),
             (2, 'campaigns', 4, 'status', 'ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT ''draft''', '''draft''', true),
             (2, 'campaigns', 5, 'workflow_data', 'ADD COLUMN IF NOT EXISTS workflow_data jsonb NOT NULL DEFAULT ''{}''::jsonb', '''{}''::jsonb', true),
-            (2, 'campaigns', 6, 'created_by', 'ADD COLUMN IF NOT EXISTS created_by uuid', NULL, false),
+            (2, 'campaigns', 6, 'created_by', 'ADD COLUMN IF NOT EXISTS created_by uuid DEFAULT (nullif(current_setting(''request.jwt.claims'', true), '''')::jsonb ->> ''sub'')::uuid', '(nullif(current_setting(''request.jwt.claims'', true), '''')::jsonb ->> ''sub'')::uuid', false),
             (2, 'campaigns', 7, 'scheduled_at', 'ADD COLUMN IF NOT EXISTS scheduled_at timestamptz', NULL, false),
             (2, 'campaigns', 8, 'started_at', 'ADD COLUMN IF NOT EXISTS started_at timestamptz', NULL, false),
             (2, 'campaigns', 9, 'completed_at', 'ADD COLUMN IF NOT EXISTS completed_at timestamptz', NULL, false),
@@ -467,6 +525,11 @@ BEGIN
                 'campaign_executions',
                 'campaign_recipients',
                 'customer_360'
+             ]),
+            (2, 'guard_created_by', '"${schema}".guard_created_by()', 19,
+             'CREATE OR REPLACE TRIGGER guard_created_by BEFORE UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION "${schema}".guard_created_by()',
+             ARRAY[
+                'campaigns'
              ])
         ) AS w (ord, trigger_name, function_name, trigger_type, statement, table_names)
         CROSS JOIN LATERAL pg_catalog.unnest(w.table_names) WITH ORDINALITY AS x (table_name, position)
@@ -647,20 +710,52 @@ BEGIN
         WITH wanted (table_name, policy_name, permissive, command, roles, using_expr,
                      check_expr, create_policy) AS (
             VALUES
-                ('target_group_mappings', 'operators_all', true, '*', ARRAY['authenticated']::text[], 'true', 'true',
-                 'CREATE POLICY "operators_all" ON "${schema}".target_group_mappings AS PERMISSIVE FOR ALL TO "authenticated" USING (true) WITH CHECK (true)'),
-                ('campaigns', 'operators_all', true, '*', ARRAY['authenticated']::text[], 'true', 'true',
-                 'CREATE POLICY "operators_all" ON "${schema}".campaigns AS PERMISSIVE FOR ALL TO "authenticated" USING (true) WITH CHECK (true)'),
-                ('campaign_executions', 'operators_all', true, '*', ARRAY['authenticated']::text[], 'true', 'true',
-                 'CREATE POLICY "operators_all" ON "${schema}".campaign_executions AS PERMISSIVE FOR ALL TO "authenticated" USING (true) WITH CHECK (true)'),
-                ('campaign_recipients', 'operators_all', true, '*', ARRAY['authenticated']::text[], 'true', 'true',
-                 'CREATE POLICY "operators_all" ON "${schema}".campaign_recipients AS PERMISSIVE FOR ALL TO "authenticated" USING (true) WITH CHECK (true)'),
-                ('customer_360', 'operators_all', true, '*', ARRAY['authenticated']::text[], 'true', 'true',
-                 'CREATE POLICY "operators_all" ON "${schema}".customer_360 AS PERMISSIVE FOR ALL TO "authenticated" USING (true) WITH CHECK (true)'),
-                ('customer_activities', 'operators_read', true, 'r', ARRAY['authenticated']::text[], 'true', NULL,
-                 'CREATE POLICY "operators_read" ON "${schema}".customer_activities AS PERMISSIVE FOR SELECT TO "authenticated" USING (true)'),
-                ('customer_activities', 'operators_insert', true, 'a', ARRAY['authenticated']::text[], NULL, 'true',
-                 'CREATE POLICY "operators_insert" ON "${schema}".customer_activities AS PERMISSIVE FOR INSERT TO "authenticated" WITH CHECK (true)')
+                ('target_group_mappings', 'viewers_read', true, 'r', ARRAY['authenticated']::text[], '( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''viewer''::text, ''operator''::text, ''admin''::text])))', NULL,
+                 'CREATE POLICY "viewers_read" ON "${schema}".target_group_mappings AS PERMISSIVE FOR SELECT TO "authenticated" USING (( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''viewer''::text, ''operator''::text, ''admin''::text]))))'),
+                ('target_group_mappings', 'operators_insert', true, 'a', ARRAY['authenticated']::text[], NULL, '( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''operator''::text, ''admin''::text])))',
+                 'CREATE POLICY "operators_insert" ON "${schema}".target_group_mappings AS PERMISSIVE FOR INSERT TO "authenticated" WITH CHECK (( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''operator''::text, ''admin''::text]))))'),
+                ('target_group_mappings', 'operators_update', true, 'w', ARRAY['authenticated']::text[], '( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''operator''::text, ''admin''::text])))', NULL,
+                 'CREATE POLICY "operators_update" ON "${schema}".target_group_mappings AS PERMISSIVE FOR UPDATE TO "authenticated" USING (( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''operator''::text, ''admin''::text]))))'),
+                ('target_group_mappings', 'admins_delete', true, 'd', ARRAY['authenticated']::text[], '( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''admin''::text])))', NULL,
+                 'CREATE POLICY "admins_delete" ON "${schema}".target_group_mappings AS PERMISSIVE FOR DELETE TO "authenticated" USING (( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''admin''::text]))))'),
+                ('campaigns', 'viewers_read', true, 'r', ARRAY['authenticated']::text[], '( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''viewer''::text, ''operator''::text, ''admin''::text])))', NULL,
+                 'CREATE POLICY "viewers_read" ON "${schema}".campaigns AS PERMISSIVE FOR SELECT TO "authenticated" USING (( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''viewer''::text, ''operator''::text, ''admin''::text]))))'),
+                ('campaigns', 'operators_insert', true, 'a', ARRAY['authenticated']::text[], NULL, '(( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''operator''::text, ''admin''::text]))) AND (created_by = ( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb ->> ''sub''::text))::uuid AS uuid)))',
+                 'CREATE POLICY "operators_insert" ON "${schema}".campaigns AS PERMISSIVE FOR INSERT TO "authenticated" WITH CHECK ((( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''operator''::text, ''admin''::text]))) AND (created_by = ( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb ->> ''sub''::text))::uuid AS uuid))))'),
+                ('campaigns', 'operators_update', true, 'w', ARRAY['authenticated']::text[], '( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''operator''::text, ''admin''::text])))', NULL,
+                 'CREATE POLICY "operators_update" ON "${schema}".campaigns AS PERMISSIVE FOR UPDATE TO "authenticated" USING (( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''operator''::text, ''admin''::text]))))'),
+                ('campaigns', 'admins_delete', true, 'd', ARRAY['authenticated']::text[], '( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''admin''::text])))', NULL,
+                 'CREATE POLICY "admins_delete" ON "${schema}".campaigns AS PERMISSIVE FOR DELETE TO "authenticated" USING (( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''admin''::text]))))'),
+                ('campaign_executions', 'viewers_read', true, 'r', ARRAY['authenticated']::text[], '( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''viewer''::text, ''operator''::text, ''admin''::text])))', NULL,
+                 'CREATE POLICY "viewers_read" ON "${schema}".campaign_executions AS PERMISSIVE FOR SELECT TO "authenticated" USING (( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''viewer''::text, ''operator''::text, ''admin''::text]))))'),
+                ('campaign_executions', 'operators_insert', true, 'a', ARRAY['authenticated']::text[], NULL, '( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''operator''::text, ''admin''::text])))',
+                 'CREATE POLICY "operators_insert" ON "${schema}".campaign_executions AS PERMISSIVE FOR INSERT TO "authenticated" WITH CHECK (( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''operator''::text, ''admin''::text]))))'),
+                ('campaign_executions', 'operators_update', true, 'w', ARRAY['authenticated']::text[], '( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''operator''::text, ''admin''::text])))', NULL,
+                 'CREATE POLICY "operators_update" ON "${schema}".campaign_executions AS PERMISSIVE FOR UPDATE TO "authenticated" USING (( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''operator''::text, ''admin''::text]))))'),
+                ('campaign_executions', 'admins_delete', true, 'd', ARRAY['authenticated']::text[], '( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''admin''::text])))', NULL,
+                 'CREATE POLICY "admins_delete" ON "${schema}".campaign_executions AS PERMISSIVE FOR DELETE TO "authenticated" USING (( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''admin''::text]))))'),
+                ('campaign_recipients', 'viewers_read', true, 'r', ARRAY['authenticated']::text[], '( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''viewer''::text, ''operator''::text, ''admin''::text])))', NULL,
+                 'CREATE POLICY "viewers_read" ON "${schema}".campaign_recipients AS PERMISSIVE FOR SELECT TO "authenticated" USING (( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''viewer''::text, ''operator''::text, ''admin''::text]))))'),
+                ('campaign_recipients', 'operators_insert', true, 'a', ARRAY['authenticated']::text[], NULL, '( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''operator''::text, ''admin''::text])))',
+                 'CREATE POLICY "operators_insert" ON "${schema}".campaign_recipients AS PERMISSIVE FOR INSERT TO "authenticated" WITH CHECK (( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''operator''::text, ''admin''::text]))))'),
+                ('campaign_recipients', 'operators_update', true, 'w', ARRAY['authenticated']::text[], '( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''operator''::text, ''admin''::text])))', NULL,
+                 'CREATE POLICY "operators_update" ON "${schema}".campaign_recipients AS PERMISSIVE FOR UPDATE TO "authenticated" USING (( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''operator''::text, ''admin''::text]))))'),
+                ('campaign_recipients', 'admins_delete', true, 'd', ARRAY['authenticated']::text[], '( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''admin''::text])))', NULL,
+                 'CREATE POLICY "admins_delete" ON "${schema}".campaign_recipients AS PERMISSIVE FOR DELETE TO "authenticated" USING (( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''admin''::text]))))'),
+                ('customer_360', 'viewers_read', true, 'r', ARRAY['authenticated']::text[], '( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''viewer''::text, ''operator''::text, ''admin''::text])))', NULL,
+                 'CREATE POLICY "viewers_read" ON "${schema}".customer_360 AS PERMISSIVE FOR SELECT TO "authenticated" USING (( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''viewer''::text, ''operator''::text, ''admin''::text]))))'),
+                ('customer_360', 'operators_insert', true, 'a', ARRAY['authenticated']::text[], NULL, '( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''operator''::text, ''admin''::text])))',
+                 'CREATE POLICY "operators_insert" ON "${schema}".customer_360 AS PERMISSIVE FOR INSERT TO "authenticated" WITH CHECK (( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''operator''::text, ''admin''::text]))))'),
+                ('customer_360', 'operators_update', true, 'w', ARRAY['authenticated']::text[], '( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''operator''::text, ''admin''::text])))', NULL,
+                 'CREATE POLICY "operators_update" ON "${schema}".customer_360 AS PERMISSIVE FOR UPDATE TO "authenticated" USING (( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''operator''::text, ''admin''::text]))))'),
+                ('customer_360', 'admins_delete', true, 'd', ARRAY['authenticated']::text[], '( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''admin''::text])))', NULL,
+                 'CREATE POLICY "admins_delete" ON "${schema}".customer_360 AS PERMISSIVE FOR DELETE TO "authenticated" USING (( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''admin''::text]))))'),
+                ('customer_activities', 'viewers_read', true, 'r', ARRAY['authenticated']::text[], '( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''viewer''::text, ''operator''::text, ''admin''::text])))', NULL,
+                 'CREATE POLICY "viewers_read" ON "${schema}".customer_activities AS PERMISSIVE FOR SELECT TO "authenticated" USING (( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''viewer''::text, ''operator''::text, ''admin''::text]))))'),
+                ('customer_activities', 'operators_insert', true, 'a', ARRAY['authenticated']::text[], NULL, '( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''operator''::text, ''admin''::text])))',
+                 'CREATE POLICY "operators_insert" ON "${schema}".customer_activities AS PERMISSIVE FOR INSERT TO "authenticated" WITH CHECK (( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''operator''::text, ''admin''::text]))))'),
+                ('customer_activities', 'admins_delete', true, 'd', ARRAY['authenticated']::text[], '( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''admin''::text])))', NULL,
+                 'CREATE POLICY "admins_delete" ON "${schema}".customer_activities AS PERMISSIVE FOR DELETE TO "authenticated" USING (( SELECT (((NULLIF(current_setting(''request.jwt.claims''::text, true), ''''::text))::jsonb #>> ''{app_metadata,crm_role}''::text[]) = ANY (ARRAY[''admin''::text]))))')
         ),
         existing AS (
             SELECT c.relname AS table_name, p.polname AS policy_name,
@@ -723,7 +818,7 @@ BEGIN
                  'REVOKE ALL ON SCHEMA %s FROM "anon", "authenticated", "service_role"',
                  ARRAY['GRANT USAGE ON SCHEMA %s TO "anon", "authenticated", "service_role"']::text[]),
                 ('FUNCTION',
-                 ARRAY['"${schema}".set_updated_at()']::text[],
+                 ARRAY['"${schema}".set_updated_at()', '"${schema}".guard_created_by()']::text[],
                  ARRAY['service_role:EXECUTE']::text[],
                  'REVOKE ALL ON FUNCTION %s FROM PUBLIC, "anon", "authenticated", "service_role"',
                  ARRAY['GRANT EXECUTE ON FUNCTION %s TO "service_role"']::text[]),
@@ -734,9 +829,9 @@ BEGIN
                  ARRAY['GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE %s TO "authenticated"', 'GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLE %s TO "service_role"']::text[]),
                 ('TABLE',
                  ARRAY['"${schema}".customer_activities']::text[],
-                 ARRAY['authenticated:SELECT', 'authenticated:INSERT', 'service_role:SELECT', 'service_role:INSERT', 'service_role:UPDATE', 'service_role:DELETE', 'service_role:TRUNCATE', 'service_role:REFERENCES', 'service_role:TRIGGER']::text[],
+                 ARRAY['authenticated:SELECT', 'authenticated:INSERT', 'authenticated:DELETE', 'service_role:SELECT', 'service_role:INSERT', 'service_role:UPDATE', 'service_role:DELETE', 'service_role:TRUNCATE', 'service_role:REFERENCES', 'service_role:TRIGGER']::text[],
                  'REVOKE ALL ON TABLE %s FROM PUBLIC, "anon", "authenticated", "service_role"',
-                 ARRAY['GRANT SELECT, INSERT ON TABLE %s TO "authenticated"', 'GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLE %s TO "service_role"']::text[]),
+                 ARRAY['GRANT SELECT, INSERT, DELETE ON TABLE %s TO "authenticated"', 'GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLE %s TO "service_role"']::text[]),
                 ('TABLE',
                  ARRAY['"${schema}".active_campaigns', '"${schema}".campaign_metrics']::text[],
                  ARRAY['authenticated:SELECT', 'service_role:SELECT']::text[],

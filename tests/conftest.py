@@ -38,6 +38,20 @@ def pytest_sessionfinish() -> None:
     shutil.rmtree(TEST_HOME, ignore_errors=True)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_hcl_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The CLI's HCL parse cache in a temporary directory, not in ~/.cache, unless the
+    caller chose one: the CLIs the tests start inherit this environment."""
+    if "SUPABASE_INIT_CACHE_DIR" in os.environ:
+        yield
+        return
+    os.environ["SUPABASE_INIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("hcl-cache"))
+    try:
+        yield
+    finally:
+        del os.environ["SUPABASE_INIT_CACHE_DIR"]
+
+
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
     """An admin URL (to the maintenance database) of the test server."""
@@ -121,6 +135,35 @@ def database(admin_conn: object, server_url: str) -> Iterator[FreshDatabase]:
 def other_database(admin_conn: object, server_url: str) -> Iterator[FreshDatabase]:
     """A second fresh database, for comparisons between two."""
     yield from _fresh_database(admin_conn, server_url)
+
+
+@pytest.fixture(scope="session")
+def supabase_server(admin_conn: object) -> Iterator[object]:
+    """A server of its own, of the test server's major version, shaped like a hosted
+    Supabase project (tests/supabase_shape.py): non-superuser postgres, scram only."""
+    from supabase_shape import ShapeUnavailable, start_supabase_server
+
+    row = admin_conn.execute("SHOW server_version_num").fetchone()  # type: ignore[attr-defined]
+    try:
+        server = start_supabase_server(int(row[0]) // 10000)
+    except ShapeUnavailable as e:
+        if IN_CI:
+            pytest.fail(f"{e}, and CI=true requires it")
+        pytest.skip(f"{e} (CI=true would fail here)")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def supabase_database(supabase_server: object) -> Iterator[object]:
+    """A fresh database on the Supabase-shaped server, owned by postgres; dropped afterwards."""
+    db = supabase_server.create_database()  # type: ignore[attr-defined]
+    try:
+        yield db
+    finally:
+        supabase_server.drop_database(db.name)  # type: ignore[attr-defined]
 
 
 def required_binary(name: str) -> str:

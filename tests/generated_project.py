@@ -89,17 +89,17 @@ variable "statement_timeout" {{
 }}
 role "{anon}" {{
   login      = false
-  inherit    = false
+  inherit    = true
   bypass_rls = false
 }}
 role "{user}" {{
   login      = false
-  inherit    = false
+  inherit    = true
   bypass_rls = false
 }}
 role "{service}" {{
   login      = false
-  inherit    = false
+  inherit    = true
   bypass_rls = true
 }}
 objects {{

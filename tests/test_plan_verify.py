@@ -155,9 +155,10 @@ def test_no_false_drift_from_oids_order_or_maintain(database, project):
     (which includes MAINTAIN on PostgreSQL 17+) are not drift."""
     apply_ok(project, database.url)
     database.execute("""
-        DROP POLICY operators_all ON public.campaigns;
-        CREATE POLICY operators_all ON public.campaigns AS PERMISSIVE FOR ALL
-            TO authenticated USING (true) WITH CHECK (true);
+        DROP POLICY viewers_read ON public.campaigns;
+        CREATE POLICY viewers_read ON public.campaigns AS PERMISSIVE FOR SELECT
+            TO authenticated USING ((SELECT (nullif(current_setting('request.jwt.claims', true),
+                '')::jsonb #>> '{app_metadata,crm_role}') IN ('viewer', 'operator', 'admin')));
         REVOKE ALL ON public.customer_360 FROM authenticated, service_role;
         GRANT DELETE ON public.customer_360 TO authenticated;
         GRANT ALL ON public.customer_360 TO service_role;
@@ -188,14 +189,14 @@ DRIFTS: dict[str, tuple[str, tuple[str, str, str]]] = {
         "ALTER TABLE public.customer_360 FORCE ROW LEVEL SECURITY",
         ("change", "table", "customer_360")),
     "altered policy": (
-        "ALTER POLICY operators_all ON public.campaigns USING (status = 'draft')",
-        ("change", "policy", "campaigns.operators_all")),
+        "ALTER POLICY operators_update ON public.campaigns USING (status = 'draft')",
+        ("change", "policy", "campaigns.operators_update")),
     "extra policy": (
         "CREATE POLICY anyone ON public.campaigns FOR SELECT TO anon USING (true)",
         ("remove", "policy", "campaigns.anyone")),
     "dropped policy": (
-        "DROP POLICY operators_read ON public.customer_activities",
-        ("create", "policy", "customer_activities.operators_read")),
+        "DROP POLICY viewers_read ON public.customer_activities",
+        ("create", "policy", "customer_activities.viewers_read")),
     "extra grant": (
         "GRANT INSERT ON public.campaigns TO anon",
         ("remove", "grant", "table campaigns to anon")),

@@ -58,7 +58,7 @@ def test_rendered_sql_applies_twice_with_psql(database, psql_bin, tmp_path):
     assert {"campaign_recipients_campaign_status_idx",
             "customer_activities_customer_created_idx"} <= indexes
     policies = {(t, p) for t, p, *_ in after_first["policies"]}
-    assert ("campaigns", "operators_all") in policies
+    assert ("campaigns", "operators_insert") in policies
     views = dict(after_first["relations"][i][:1] + after_first["relations"][i][4:5]
                  for i in range(len(after_first["relations"])))
     assert "security_invoker=true" in views["campaign_metrics"]
