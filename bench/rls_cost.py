@@ -28,11 +28,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -50,7 +48,7 @@ QUERIES = {
 OPERATOR = {"role": "authenticated", "sub": str(uuid.uuid4()), "aud": "authenticated",
             "app_metadata": {"provider": "email", "crm_role": "operator"}}
 SERVICE_ROLE = {"role": "service_role"}
-CALLERS = {"operator": OPERATOR, "service_role": SERVICE_ROLE}
+CALLERS: dict[str, dict[str, Any]] = {"operator": OPERATOR, "service_role": SERVICE_ROLE}
 
 SEED = (
     """INSERT INTO public.campaigns (name, status)
@@ -72,15 +70,10 @@ def server(url: str | None) -> Iterator[str]:
     if url:
         yield url
         return
-    from supabase_init.embedded import start_embedded_server
+    from supabase_init import api
 
-    root = Path(tempfile.mkdtemp(prefix="si-bench-"))
-    srv = start_embedded_server(root / "pgdata")
-    try:
-        yield srv.url
-    finally:
-        srv.stop()
-        shutil.rmtree(root, ignore_errors=True)
+    with api.TargetChoice(embedded=True).open() as target:
+        yield target.dsn
 
 
 @contextmanager
@@ -95,7 +88,7 @@ def fresh_database(admin_url: str) -> Iterator[str]:
     params = conninfo_to_dict(admin_url)
     params["dbname"] = name
     try:
-        yield make_conninfo(**params)
+        yield make_conninfo("", **params)
     finally:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
@@ -152,7 +145,7 @@ def main() -> None:
         seeded = time.perf_counter() - started
         times: dict[tuple[str, str], list[float]] = {}
         with psycopg.connect(url, autocommit=True) as conn:
-            version = conn.execute("SHOW server_version").fetchone()[0]
+            version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
             for name, query in QUERIES.items():
                 # The same answer for both callers: the operator sees every row.
                 results = {c: as_caller(conn, claims, query)[1] for c, claims in CALLERS.items()}

@@ -38,20 +38,6 @@ def pytest_sessionfinish() -> None:
     shutil.rmtree(TEST_HOME, ignore_errors=True)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _private_hcl_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """The CLI's HCL parse cache in a temporary directory, not in ~/.cache, unless the
-    caller chose one: the CLIs the tests start inherit this environment."""
-    if "SUPABASE_INIT_CACHE_DIR" in os.environ:
-        yield
-        return
-    os.environ["SUPABASE_INIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("hcl-cache"))
-    try:
-        yield
-    finally:
-        del os.environ["SUPABASE_INIT_CACHE_DIR"]
-
-
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
     """An admin URL (to the maintenance database) of the test server."""

@@ -25,7 +25,7 @@ from psycopg import sql
 
 from apply_helpers import apply_cli
 from conftest import REPO
-from supabase_init.config import load_config
+from supabase_init import api
 
 README = REPO / "README.md"
 MATRIX_HEADER = "| table or view | command |"
@@ -89,7 +89,7 @@ def readme_matrix() -> dict[tuple[str, str], dict[str, str]]:
 
 
 def test_readme_matrix_covers_every_table_command_and_view():
-    objects = load_config(REPO / "supabase-init.hcl").objects
+    objects = api.Project.load(REPO).config.objects
     expected = {(t, c) for t in objects.tables for c in COMMANDS}
     expected |= {(v, "SELECT") for v in objects.views}
     assert set(readme_matrix()) == expected
@@ -318,7 +318,7 @@ def test_a_reapply_recreates_no_policy(target: Target):
     assert again.returncode == 0 and again.stdout.startswith("No changes:"), again.stdout
     with psycopg.connect(target.url) as conn:
         assert conn.execute(query).fetchall() == before
-    assert len(before) == len(load_config(REPO / "supabase-init.hcl").policies)
+    assert len(before) == len(api.Project.load(REPO).config.policies)
 
 
 def _readme_sql_for_a_level() -> str:
