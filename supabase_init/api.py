@@ -20,7 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import build, transaction
-from .db import OnStatement
+from .db import OnStatement, connect
 from .dsn import redact_dsn
 from .errors import SupabaseInitError
 from .files import write_atomic
@@ -97,8 +97,6 @@ def verify(target: Target, script: Script) -> Plan:
 
 def snapshot(target: Target, script: Script) -> Snapshot:
     """The catalog of the script's schema and roles as it is now (read only)."""
-    from .db import connect
-
     with connect(target.dsn) as conn:
         return snapshot_catalog(conn, schema=script.schema, roles=script.roles)
 

@@ -111,8 +111,7 @@ class Change:
 @functools.cache
 def _query(name: str) -> str:
     """A catalog query, returning (kind, name, parent, attrs as jsonb text)."""
-    text = (resources.files("supabase_init") / "sql" / f"{name}.sql").read_text(encoding="utf-8")
-    return f"SELECT kind, name, parent, attrs::text FROM (\n{text}\n) AS q"
+    return f"SELECT kind, name, parent, attrs::text FROM (\n{_plain_query(name)}\n) AS q"
 
 
 def snapshot_catalog(conn: psycopg.Connection[Any], *, schema: str,
@@ -358,4 +357,5 @@ def _estimated_rows(conn: psycopg.Connection[Any], explain: Any) -> int | None:
 
 @functools.cache
 def _plain_query(name: str) -> str:
+    """The text of ``supabase_init/sql/<name>.sql``."""
     return (resources.files("supabase_init") / "sql" / f"{name}.sql").read_text(encoding="utf-8")

@@ -147,22 +147,26 @@ def format_changes(changes: Sequence[Change]) -> list[str]:
     return lines
 
 
-def plan_text(changes: Sequence[Change], *, schema: str, target: str) -> str:
-    """``plan``'s text: the changes grouped by object, then the summary line."""
+def plan_text(changes: Sequence[Change], *, schema: str, target: str,
+              notes: Sequence[str] = ()) -> str:
+    """``plan``'s text: the changes grouped by object, ``notes`` (lines), the summary line."""
     if not changes:
         return (f'No changes: schema "{schema}" at {target} matches the config and '
                 f"templates.\n{summary_line(changes)}\n")
     head = f'apply would make these changes to schema "{schema}" at {target}:\n\n'
-    return head + "\n".join(format_changes(changes)) + "\n" + summary_line(changes) + "\n"
+    return (head + "\n".join([*format_changes(changes), *notes]) + "\n"
+            + summary_line(changes) + "\n")
 
 
-def verify_text(changes: Sequence[Change], *, schema: str, target: str) -> str:
-    """``verify``'s text: ``No drift: ...``, or the drift and the summary line."""
+def verify_text(changes: Sequence[Change], *, schema: str, target: str,
+                notes: Sequence[str] = ()) -> str:
+    """``verify``'s text: ``No drift: ...``, or the drift, ``notes`` and the summary line."""
     if not changes:
         return f'No drift: schema "{schema}" at {target} matches the config and templates.\n'
     head = (f'Drift: schema "{schema}" at {target} differs from the config and templates; '
             "apply would make these changes:\n\n")
-    return head + "\n".join(format_changes(changes)) + "\n" + summary_line(changes, "Drift") + "\n"
+    return (head + "\n".join([*format_changes(changes), *notes]) + "\n"
+            + summary_line(changes, "Drift") + "\n")
 
 
 def as_json(command: str, changes: Sequence[Change], *, schema: str,
@@ -224,14 +228,9 @@ def plan_report(command: str, result: Comparison, schema: str, target: Target,
         document["locks"] = [_lock_json(lock, hazards) for lock in result.strong_locks]
         document["hazards"] = [_lock_json(lock, hazards) for lock in hazards]
         return json.dumps(document, indent=2) + "\n"
-    text = (plan_text if command == "plan" else verify_text)(
-        result.changes, schema=schema, target=target.display)
-    locks = lock_lines(result, hazard_rows)
-    if locks and result.changes:
-        # Before the summary line, which stays last.
-        body, _, summary = text.rstrip("\n").rpartition("\n")
-        text = body + "\n" + "\n".join(locks) + "\n" + summary + "\n"
-    return text
+    text = plan_text if command == "plan" else verify_text
+    return text(result.changes, schema=schema, target=target.display,
+                notes=lock_lines(result, hazard_rows))
 
 
 # --------------------------------------------------------------------------

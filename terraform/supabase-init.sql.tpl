@@ -92,20 +92,16 @@ BEGIN
     RETURN NEW;
 END
 $function$';
-        SELECT a.attributes IS NOT DISTINCT FROM b.attributes INTO same
-        FROM (SELECT (p.prosrc, p.probin, p.prolang, p.prokind, p.prosecdef, p.proleakproof,
-                      p.proisstrict, p.proretset, p.provolatile, p.proparallel, p.procost,
-                      p.prorows, p.prosupport, p.proconfig,
-                      pg_catalog.pg_get_function_arguments(p.oid),
-                      pg_catalog.pg_get_function_result(p.oid))::text AS attributes
-              FROM pg_catalog.pg_proc AS p WHERE p.oid = existing) AS a,
-             (SELECT (p.prosrc, p.probin, p.prolang, p.prokind, p.prosecdef, p.proleakproof,
-                      p.proisstrict, p.proretset, p.provolatile, p.proparallel, p.procost,
-                      p.prorows, p.prosupport, p.proconfig,
-                      pg_catalog.pg_get_function_arguments(p.oid),
-                      pg_catalog.pg_get_function_result(p.oid))::text AS attributes
-              FROM pg_catalog.pg_proc AS p
-              WHERE p.oid = 'pg_temp.supabase_init_function_probe()'::pg_catalog.regprocedure) AS b;
+        -- One distinct description of the two: the same function.
+        SELECT pg_catalog.count(DISTINCT (
+                   p.prosrc, p.probin, p.prolang, p.prokind, p.prosecdef, p.proleakproof,
+                   p.proisstrict, p.proretset, p.provolatile, p.proparallel, p.procost,
+                   p.prorows, p.prosupport, p.proconfig,
+                   pg_catalog.pg_get_function_arguments(p.oid),
+                   pg_catalog.pg_get_function_result(p.oid))::text) = 1
+          INTO same
+        FROM pg_catalog.pg_proc AS p
+        WHERE p.oid IN (existing, 'pg_temp.supabase_init_function_probe()'::pg_catalog.regprocedure);
         DROP FUNCTION pg_temp.supabase_init_function_probe();
     END IF;
     IF NOT same THEN
@@ -145,20 +141,16 @@ BEGIN
     RETURN NEW;
 END
 $function$';
-        SELECT a.attributes IS NOT DISTINCT FROM b.attributes INTO same
-        FROM (SELECT (p.prosrc, p.probin, p.prolang, p.prokind, p.prosecdef, p.proleakproof,
-                      p.proisstrict, p.proretset, p.provolatile, p.proparallel, p.procost,
-                      p.prorows, p.prosupport, p.proconfig,
-                      pg_catalog.pg_get_function_arguments(p.oid),
-                      pg_catalog.pg_get_function_result(p.oid))::text AS attributes
-              FROM pg_catalog.pg_proc AS p WHERE p.oid = existing) AS a,
-             (SELECT (p.prosrc, p.probin, p.prolang, p.prokind, p.prosecdef, p.proleakproof,
-                      p.proisstrict, p.proretset, p.provolatile, p.proparallel, p.procost,
-                      p.prorows, p.prosupport, p.proconfig,
-                      pg_catalog.pg_get_function_arguments(p.oid),
-                      pg_catalog.pg_get_function_result(p.oid))::text AS attributes
-              FROM pg_catalog.pg_proc AS p
-              WHERE p.oid = 'pg_temp.supabase_init_function_probe()'::pg_catalog.regprocedure) AS b;
+        -- One distinct description of the two: the same function.
+        SELECT pg_catalog.count(DISTINCT (
+                   p.prosrc, p.probin, p.prolang, p.prokind, p.prosecdef, p.proleakproof,
+                   p.proisstrict, p.proretset, p.provolatile, p.proparallel, p.procost,
+                   p.prorows, p.prosupport, p.proconfig,
+                   pg_catalog.pg_get_function_arguments(p.oid),
+                   pg_catalog.pg_get_function_result(p.oid))::text) = 1
+          INTO same
+        FROM pg_catalog.pg_proc AS p
+        WHERE p.oid IN (existing, 'pg_temp.supabase_init_function_probe()'::pg_catalog.regprocedure);
         DROP FUNCTION pg_temp.supabase_init_function_probe();
     END IF;
     IF NOT same THEN
@@ -452,29 +444,25 @@ BEGIN
     END IF;
     FOR item IN
         SELECT w.index_name, w.table_name, w.kind, w.tail, w.ord, c.oid AS existing
-        FROM ROWS FROM (
-            pg_catalog.unnest(ARRAY['campaigns_status_idx', 'campaigns_created_by_idx', 'campaigns_scheduled_at_idx', 'campaigns_created_at_idx', 'campaign_executions_campaign_id_idx', 'campaign_executions_status_idx', 'campaign_recipients_campaign_status_idx', 'campaign_recipients_execution_id_idx', 'campaign_recipients_customer_id_idx', 'campaign_recipients_email_idx', 'customer_360_segment_idx', 'customer_360_churn_risk_idx', 'customer_360_email_idx', 'customer_360_last_activity_at_idx', 'customer_360_metadata_idx', 'customer_activities_customer_created_idx', 'customer_activities_activity_type_idx']::text[]),
-            pg_catalog.unnest(ARRAY['campaigns', 'campaigns', 'campaigns', 'campaigns', 'campaign_executions', 'campaign_executions', 'campaign_recipients', 'campaign_recipients', 'campaign_recipients', 'campaign_recipients', 'customer_360', 'customer_360', 'customer_360', 'customer_360', 'customer_360', 'customer_activities', 'customer_activities']::text[]),
-            pg_catalog.unnest(ARRAY['', '', '', '', '', '', '', '', '', '', '', '', '', '', '', '', '']::text[]),
-            pg_catalog.unnest(ARRAY[
-                'ON "${schema}".campaigns USING btree (status)',
-                'ON "${schema}".campaigns USING btree (created_by)',
-                'ON "${schema}".campaigns USING btree (scheduled_at) WHERE scheduled_at IS NOT NULL',
-                'ON "${schema}".campaigns USING btree (created_at DESC)',
-                'ON "${schema}".campaign_executions USING btree (campaign_id, started_at DESC)',
-                'ON "${schema}".campaign_executions USING btree (status)',
-                'ON "${schema}".campaign_recipients USING btree (campaign_id, status)',
-                'ON "${schema}".campaign_recipients USING btree (execution_id)',
-                'ON "${schema}".campaign_recipients USING btree (customer_id)',
-                'ON "${schema}".campaign_recipients USING btree (email) WHERE email IS NOT NULL',
-                'ON "${schema}".customer_360 USING btree (segment)',
-                'ON "${schema}".customer_360 USING btree (churn_risk)',
-                'ON "${schema}".customer_360 USING btree (email) WHERE email IS NOT NULL',
-                'ON "${schema}".customer_360 USING btree (last_activity_at DESC)',
-                'ON "${schema}".customer_360 USING gin (metadata jsonb_path_ops)',
-                'ON "${schema}".customer_activities USING btree (customer_id, created_at DESC)',
-                'ON "${schema}".customer_activities USING btree (activity_type)'
-            ]::text[])) WITH ORDINALITY AS w (index_name, table_name, kind, tail, ord)
+        FROM (VALUES
+            (1, 'campaigns_status_idx', 'campaigns', '', 'ON "${schema}".campaigns USING btree (status)'),
+            (2, 'campaigns_created_by_idx', 'campaigns', '', 'ON "${schema}".campaigns USING btree (created_by)'),
+            (3, 'campaigns_scheduled_at_idx', 'campaigns', '', 'ON "${schema}".campaigns USING btree (scheduled_at) WHERE scheduled_at IS NOT NULL'),
+            (4, 'campaigns_created_at_idx', 'campaigns', '', 'ON "${schema}".campaigns USING btree (created_at DESC)'),
+            (5, 'campaign_executions_campaign_id_idx', 'campaign_executions', '', 'ON "${schema}".campaign_executions USING btree (campaign_id, started_at DESC)'),
+            (6, 'campaign_executions_status_idx', 'campaign_executions', '', 'ON "${schema}".campaign_executions USING btree (status)'),
+            (7, 'campaign_recipients_campaign_status_idx', 'campaign_recipients', '', 'ON "${schema}".campaign_recipients USING btree (campaign_id, status)'),
+            (8, 'campaign_recipients_execution_id_idx', 'campaign_recipients', '', 'ON "${schema}".campaign_recipients USING btree (execution_id)'),
+            (9, 'campaign_recipients_customer_id_idx', 'campaign_recipients', '', 'ON "${schema}".campaign_recipients USING btree (customer_id)'),
+            (10, 'campaign_recipients_email_idx', 'campaign_recipients', '', 'ON "${schema}".campaign_recipients USING btree (email) WHERE email IS NOT NULL'),
+            (11, 'customer_360_segment_idx', 'customer_360', '', 'ON "${schema}".customer_360 USING btree (segment)'),
+            (12, 'customer_360_churn_risk_idx', 'customer_360', '', 'ON "${schema}".customer_360 USING btree (churn_risk)'),
+            (13, 'customer_360_email_idx', 'customer_360', '', 'ON "${schema}".customer_360 USING btree (email) WHERE email IS NOT NULL'),
+            (14, 'customer_360_last_activity_at_idx', 'customer_360', '', 'ON "${schema}".customer_360 USING btree (last_activity_at DESC)'),
+            (15, 'customer_360_metadata_idx', 'customer_360', '', 'ON "${schema}".customer_360 USING gin (metadata jsonb_path_ops)'),
+            (16, 'customer_activities_customer_created_idx', 'customer_activities', '', 'ON "${schema}".customer_activities USING btree (customer_id, created_at DESC)'),
+            (17, 'customer_activities_activity_type_idx', 'customer_activities', '', 'ON "${schema}".customer_activities USING btree (activity_type)')
+        ) AS w (ord, index_name, table_name, kind, tail)
         LEFT JOIN pg_catalog.pg_class AS c
           ON c.relname = w.index_name AND c.relnamespace = (SELECT n.oid FROM pg_catalog.pg_namespace AS n WHERE n.nspname = '${schema}')
         WHERE c.oid IS NULL
@@ -577,17 +565,16 @@ FROM "${schema}".campaigns AS c
 LEFT JOIN "${schema}".campaign_recipients AS r ON r.campaign_id = c.id
 WHERE c.status = ''active''
 GROUP BY c.id';
-        SELECT pg_catalog.pg_get_viewdef(existing, true)
-                   = pg_catalog.pg_get_viewdef('pg_temp.supabase_init_view_probe'::pg_catalog.regclass, true)
-               AND (SELECT c.reloptions FROM pg_catalog.pg_class AS c WHERE c.oid = existing)
-                   IS NOT DISTINCT FROM (SELECT c.reloptions FROM pg_catalog.pg_class AS c
-                                         WHERE c.oid = 'pg_temp.supabase_init_view_probe'::pg_catalog.regclass)
-               AND (SELECT pg_catalog.array_agg((a.attname, a.atttypid, a.atttypmod, a.attcollation) ORDER BY a.attnum)::text
-                    FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = existing AND a.attnum > 0)
-                   = (SELECT pg_catalog.array_agg((a.attname, a.atttypid, a.atttypmod, a.attcollation) ORDER BY a.attnum)::text
-                      FROM pg_catalog.pg_attribute AS a
-                      WHERE a.attrelid = 'pg_temp.supabase_init_view_probe'::pg_catalog.regclass AND a.attnum > 0)
-          INTO same;
+        -- One distinct description of the two: the same view.
+        SELECT pg_catalog.count(DISTINCT (
+                   pg_catalog.pg_get_viewdef(c.oid, true), c.reloptions,
+                   (SELECT pg_catalog.array_agg((a.attname, a.atttypid, a.atttypmod, a.attcollation)
+                                                ORDER BY a.attnum)
+                    FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = c.oid AND a.attnum > 0)
+               )::text) = 1
+          INTO same
+        FROM pg_catalog.pg_class AS c
+        WHERE c.oid IN (existing, 'pg_temp.supabase_init_view_probe'::pg_catalog.regclass);
         DROP VIEW pg_temp.supabase_init_view_probe;
     END IF;
     IF NOT same THEN
@@ -641,17 +628,16 @@ SELECT
     round(100.0 * opened_count / NULLIF(delivered_count, 0), 2) AS open_rate,
     round(100.0 * clicked_count / NULLIF(delivered_count, 0), 2) AS click_rate
 FROM funnel';
-        SELECT pg_catalog.pg_get_viewdef(existing, true)
-                   = pg_catalog.pg_get_viewdef('pg_temp.supabase_init_view_probe'::pg_catalog.regclass, true)
-               AND (SELECT c.reloptions FROM pg_catalog.pg_class AS c WHERE c.oid = existing)
-                   IS NOT DISTINCT FROM (SELECT c.reloptions FROM pg_catalog.pg_class AS c
-                                         WHERE c.oid = 'pg_temp.supabase_init_view_probe'::pg_catalog.regclass)
-               AND (SELECT pg_catalog.array_agg((a.attname, a.atttypid, a.atttypmod, a.attcollation) ORDER BY a.attnum)::text
-                    FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = existing AND a.attnum > 0)
-                   = (SELECT pg_catalog.array_agg((a.attname, a.atttypid, a.atttypmod, a.attcollation) ORDER BY a.attnum)::text
-                      FROM pg_catalog.pg_attribute AS a
-                      WHERE a.attrelid = 'pg_temp.supabase_init_view_probe'::pg_catalog.regclass AND a.attnum > 0)
-          INTO same;
+        -- One distinct description of the two: the same view.
+        SELECT pg_catalog.count(DISTINCT (
+                   pg_catalog.pg_get_viewdef(c.oid, true), c.reloptions,
+                   (SELECT pg_catalog.array_agg((a.attname, a.atttypid, a.atttypmod, a.attcollation)
+                                                ORDER BY a.attnum)
+                    FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = c.oid AND a.attnum > 0)
+               )::text) = 1
+          INTO same
+        FROM pg_catalog.pg_class AS c
+        WHERE c.oid IN (existing, 'pg_temp.supabase_init_view_probe'::pg_catalog.regclass);
         DROP VIEW pg_temp.supabase_init_view_probe;
     END IF;
     IF NOT same THEN

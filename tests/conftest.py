@@ -16,6 +16,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -133,9 +134,7 @@ def supabase_server(admin_conn: object) -> Iterator[object]:
     try:
         server = start_supabase_server(int(row[0]) // 10000)
     except ShapeUnavailable as e:
-        if IN_CI:
-            pytest.fail(f"{e}, and CI=true requires it")
-        pytest.skip(f"{e} (CI=true would fail here)")
+        unavailable(str(e))
     try:
         yield server
     finally:
@@ -152,13 +151,18 @@ def supabase_database(supabase_server: object) -> Iterator[object]:
         supabase_server.drop_database(db.name)  # type: ignore[attr-defined]
 
 
+def unavailable(reason: str) -> NoReturn:
+    """Something a test needs is missing: outside CI the test skips, in CI it fails."""
+    if IN_CI:
+        pytest.fail(f"{reason}, and CI=true requires it")
+    pytest.skip(f"{reason} (CI=true would fail here)")
+
+
 def required_binary(name: str) -> str:
-    """A program the tests need: outside CI its absence skips, in CI it fails."""
+    """A program the tests need (see ``unavailable``)."""
     path = shutil.which(name)
     if path is None:
-        if IN_CI:
-            pytest.fail(f"{name} is not on PATH, and CI=true requires it")
-        pytest.skip(f"{name} is not on PATH (CI=true would fail here)")
+        unavailable(f"{name} is not on PATH")
     return path
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from apply_helpers import apply_cli, build_project
 from catalog import catalog_fingerprint
-from conftest import run_cli
+from conftest import REPO, run_cli
 from supabase_init import api
 
 VIEWS = ("active_campaigns", "campaign_metrics")
@@ -29,13 +29,8 @@ def crm(database) -> Iterator[object]:
     yield database
 
 
-def crm_script(project: Path | None = None, **timeouts: str) -> api.Script:
-    proj = api.Project.load(project or Path(__file__).resolve().parent.parent)
-    return api.render(proj, **timeouts)
-
-
 def test_a_no_op_apply_plan_and_verify_take_no_lock_beyond_access_share(crm) -> None:
-    target, script = api.url_target(crm.url), crm_script()
+    target, script = api.url_target(crm.url), api.render(api.Project.load(REPO))
     before = catalog_fingerprint(crm.url)
     for run in (api.apply, api.plan, api.verify):
         result = run(target, script)
