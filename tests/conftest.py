@@ -23,6 +23,20 @@ REPO = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache_dir() -> Iterator[Path]:
+    """The HCL parse cache of every command a test runs, away from the home directory.
+
+    Set in os.environ, so the CLI subprocesses of run_cli inherit it; a test
+    that wants its own cache directory sets the variable itself.
+    """
+    where = Path(tempfile.mkdtemp(prefix="supabase-init-cache-"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SUPABASE_INIT_CACHE_DIR", str(where / "cache"))
+        yield where / "cache"
+    shutil.rmtree(where, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
     """An admin URL (to the maintenance database) of the test server."""
