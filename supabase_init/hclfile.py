@@ -339,6 +339,48 @@ def _read_text(path: Path) -> str:
                           path=path) from e
 
 
+# The common variable file, one `name = literal` per line, read without
+# python-hcl2: importing it and loading its grammar costs about 0.1 s, which
+# a secret file cannot save through the cache. Anything beyond this subset
+# (escapes, templates, heredocs, lists, blocks, block comments, CR, a name set
+# twice) goes to python-hcl2; tests check that both read the subset alike.
+_SIMPLE_LINE = re.compile(
+    r"[ \t]*(?:(?P<name>[A-Za-z_][A-Za-z0-9_-]*)[ \t]*=[ \t]*"
+    r'(?:"(?P<string>[^"\\$%\n]*)"|(?P<int>[0-9]+)|(?P<float>[0-9]+\.[0-9]+)'
+    r"|(?P<word>true|false|null))[ \t]*)?(?:(?:#|//)[^\n]*)?")
+_WORDS: dict[str, Any] = {"true": True, "false": False, "null": None}
+_KEYWORDS = frozenset({"true", "false", "null", "for", "for_each", "in", "if", "else",
+                       "endif", "endfor"})
+
+
+def _parse_simple(text: str, path: Path) -> Document | None:
+    if "\r" in text or "/*" in text:
+        return None
+    attributes: dict[str, Attribute] = {}
+    for number, line in enumerate(text.split("\n"), start=1):
+        m = _SIMPLE_LINE.fullmatch(line)
+        if m is None:
+            return None
+        name = m.group("name")
+        if name is None:
+            continue
+        if name in attributes or name in _KEYWORDS:
+            return None
+        if m.group("string") is not None:
+            value: Any = m.group("string")
+            if any(ch < " " and ch != "\t" or ch == "\x7f" for ch in value):
+                return None
+        elif m.group("int") is not None or m.group("float") is not None:
+            digits = m.group("int") or m.group("float")
+            if len(digits) > 15:
+                return None  # beyond a float's exact digits: python-hcl2 decides
+            value = int(digits) if m.group("int") is not None else float(digits)
+        else:
+            value = _WORDS[m.group("word")]
+        attributes[name] = Attribute(name, value, number)
+    return Document(path, attributes)
+
+
 def parse_hcl_file(path: Path, *, secret: bool = True) -> Document:
     """Read and parse an HCL file.
 
@@ -349,7 +391,7 @@ def parse_hcl_file(path: Path, *, secret: bool = True) -> Document:
     """
     text = _read_text(path)
     if secret:
-        return parse_hcl_text(text, path, secret=True)
+        return _parse_simple(text, path) or parse_hcl_text(text, path, secret=True)
     cache = _ParseCache.for_text("document", text)
     cached = cache.load() if cache is not None else None
     if cached is not None:

@@ -13,6 +13,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import REPO, run_cli
 from supabase_init.config import load_config
@@ -138,6 +140,51 @@ def test_a_heredoc_for_a_number_is_not_a_number(tmp_path: Path) -> None:
     # terraform plan: "a number is required" (checked by hand against 1.11).
     with pytest.raises(VariableError, match=r"n\.tfvars:1\): expected a number"):
         resolve_variables(load_config(config), VariableSources(var_files=(tfvars,), environ={}))
+
+
+# --------------------------------------------------------------------------
+# the plain `name = literal` file is read without python-hcl2, to the same result
+
+_names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_-]{0,8}", fullmatch=True)
+_literals = st.one_of(
+    st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\r\n"), max_size=12).map(
+        lambda s: '"' + s + '"'),
+    st.integers(min_value=0, max_value=10**17).map(str),
+    st.decimals(min_value=0, max_value=10**6, places=3).map(str),
+    st.sampled_from(["true", "false", "null", "[1]", "<<EOT\nx\nEOT", "-1", "1e3", "x"]))
+_lines = st.one_of(
+    st.tuples(_names, st.sampled_from(["=", " = ", "\t=  "]), _literals,
+              st.sampled_from(["", " ", " # note", "// note", "\t#"])).map("".join),
+    st.sampled_from(["", "  ", "# comment", "// comment", "/* block */", "\r", "a {", "}"]))
+
+
+@settings(max_examples=400, deadline=None)
+@given(lines=st.lists(_lines, max_size=6), end=st.sampled_from(["", "\n"]))
+def test_the_fast_reading_of_simple_files_is_python_hcl2s(lines: list[str], end: str) -> None:
+    from supabase_init.errors import ConfigError
+    from supabase_init.hclfile import _parse_simple, parse_hcl_text
+
+    text = "\n".join(lines) + end
+    fast = _parse_simple(text, Path("x.tfvars"))
+    if fast is None:
+        return  # python-hcl2 reads it (or says what is wrong)
+    try:
+        full = parse_hcl_text(text, Path("x.tfvars"), secret=True)
+    except ConfigError as e:
+        raise AssertionError(f"python-hcl2 refuses what the fast path read: {e}") from None
+    assert fast == full, text
+
+
+def test_the_fast_reading_covers_a_typical_variable_file() -> None:
+    from supabase_init.hclfile import _parse_simple
+
+    text = ('# production\nschema            = "crm"\nlock_timeout      = "2s"  # short\n\n'
+            'host = "db.example.com"\nport = 6543\nretries = 2.5\nenabled = true\n')
+    doc = _parse_simple(text, Path("prod.tfvars"))
+    assert doc is not None
+    assert {n: (a.value, a.line) for n, a in doc.attributes.items()} == {
+        "schema": ("crm", 2), "lock_timeout": ("2s", 3), "host": ("db.example.com", 5),
+        "port": (6543, 6), "retries": (2.5, 7), "enabled": (True, 8)}
 
 
 # --------------------------------------------------------------------------
