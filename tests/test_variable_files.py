@@ -109,8 +109,10 @@ def test_a_crlf_heredoc_keeps_its_crlf_as_in_terraform(terraform_bin: str,
     # The module's validation rejects "public\n" (RE2's $ is the end of the text).
     ("schema", "<<EOT\npublic\nEOT\n", "The schema must match", "does not match"),
     ("lock_timeout", "<<-EOT\n  5s\n  EOT\n", "The lock_timeout must match", "does not match"),
+    # A bare name is a reference to a variable, not the string "public".
+    ("schema", "public\n", "Variables not allowed", "expressions"),
 ])
-def test_a_heredoc_terraform_rejects_is_rejected(terraform_bin: str, clean_project: Path,
+def test_a_value_terraform_rejects_is_rejected(terraform_bin: str, clean_project: Path,
                                                  tmp_path: Path, name: str, body: str,
                                                  terraform_says: str, we_say: str) -> None:
     tfvars = tmp_path / "heredoc.tfvars"
