@@ -205,7 +205,7 @@ def _value(child: Any, reading: _Reading, line: int, name: str) -> Any:
     try:
         raw = child.expression.serialize(reading.options)
     except RecursionError:
-        raise
+        raise  # too deep: parse_hcl_text says so for the whole file
     except Exception as e:  # python-hcl2 raises bare exceptions on odd input
         reason = type(e).__name__ if reading.secret else _one_line(e)
         raise ConfigError(f"{name}: cannot read value: {reason}", path=reading.path,
