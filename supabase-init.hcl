@@ -10,6 +10,7 @@ variable "schema" {
   default     = "public"
   description = "Schema that holds the CRM tables, views and functions."
   pattern     = "^[a-z_][a-z0-9_]{0,62}$"
+  kind        = "schema"
 }
 
 variable "lock_timeout" {
@@ -17,6 +18,7 @@ variable "lock_timeout" {
   default     = "5s"
   description = "How long one statement may wait for a lock before the whole apply fails (PostgreSQL interval, e.g. 5s, 500ms)."
   pattern     = "^[0-9]{1,9}(us|ms|s|min|h)?$"
+  kind        = "duration"
 }
 
 variable "statement_timeout" {
@@ -24,6 +26,7 @@ variable "statement_timeout" {
   default     = "5min"
   description = "How long one statement may run before the whole apply fails (PostgreSQL interval; 0 disables)."
   pattern     = "^[0-9]{1,9}(us|ms|s|min|h)?$"
+  kind        = "duration"
 }
 
 # Supabase's API roles, with Supabase's own attributes (INHERIT since 2023).

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .excerpt import excerpt
 from .hclfile import Attribute, Block, Document, parse_hcl_file
 
 IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
@@ -39,6 +41,10 @@ CLAIM_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 USER_SET_CLAIMS = ("user_metadata",)
 BLOCK_TYPES = ("variable", "role", "access", "objects", "grant", "policy")
 VARIABLE_TYPES = ("string", "number", "bool")
+# What a string variable's value stands for in PostgreSQL, checked beyond its
+# pattern: "schema" (a schema name) and "duration" (a time setting whose unit
+# is the millisecond, such as lock_timeout or statement_timeout).
+VARIABLE_KINDS = ("schema", "duration")
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,7 @@ class Variable:
     default: str | int | float | bool | None
     pattern: str | None
     line: int
+    kind: str | None = None  # one of VARIABLE_KINDS
 
     @property
     def required(self) -> bool:
@@ -256,7 +263,7 @@ def _variable(block: Block, path: Path) -> Variable:
     (name,) = _labels(block, 1, 'variable "name" { ... }', path)
     check_identifier(name, "variable", path, block.line)
     r = _Reader(block, f"variable {name!r}", path)
-    r.check_keys(("type", "description", "default", "pattern"))
+    r.check_keys(("type", "description", "default", "pattern", "kind"))
     type_ = r.string("type") or "string"
     if type_ not in VARIABLE_TYPES:
         raise r.fail(f"type must be one of {', '.join(VARIABLE_TYPES)}, got {type_!r}",
@@ -266,14 +273,22 @@ def _variable(block: Block, path: Path) -> Variable:
     if pattern is not None:
         if type_ != "string":
             raise r.fail("pattern applies only to string variables", r.attr("pattern"))
-        if not (pattern.startswith("^") and pattern.endswith("$")) or pattern.endswith("\\$"):
-            raise r.fail(f"pattern must be anchored with ^ and $, got {pattern!r}",
-                         r.attr("pattern"))
         try:
             re.compile(pattern)
         except re.error as e:
-            raise r.fail(f"pattern {pattern!r} is not a valid regular expression: {e}",
+            raise r.fail(f"pattern {excerpt(pattern)} is not a valid regular expression: {e}",
                          r.attr("pattern")) from e
+        if not anchored_as_a_whole(pattern):
+            raise r.fail("pattern must be anchored with ^ and $ as a whole (^ first, $ last, "
+                         f"any | inside a group, e.g. ^(a|b)$), got {excerpt(pattern)}",
+                         r.attr("pattern"))
+    kind = r.string("kind")
+    if kind is not None:
+        if kind not in VARIABLE_KINDS:
+            raise r.fail(f"kind must be one of {', '.join(VARIABLE_KINDS)}, got "
+                         f"{excerpt(kind)}", r.attr("kind"))
+        if type_ != "string":
+            raise r.fail("kind applies only to string variables", r.attr("kind"))
     default = None
     if "default" in block.attributes:
         expected: dict[str, tuple[tuple[type, ...], str]] = {
@@ -283,10 +298,128 @@ def _variable(block: Block, path: Path) -> Variable:
         }
         types, type_name = expected[type_]
         default = r.get("default", types, type_name)
-        if pattern is not None and not pattern_matches(pattern, str(default)):
-            raise r.fail(f"default {default!r} does not match pattern {pattern!r}",
-                         r.attr("default"))
-    return Variable(name, type_, description, default, pattern, block.line)
+        variable = Variable(name, type_, description, default, pattern, block.line, kind)
+        problem = value_problem(variable, str(default)) if type_ == "string" else None
+        if problem is not None:
+            raise r.fail(f"default {problem}", r.attr("default"))
+    return Variable(name, type_, description, default, pattern, block.line, kind)
+
+
+def _class_end(pattern: str, start: int) -> int:
+    """The index just after the character class that opens at ``start`` (Python's rules)."""
+    i = start + 1
+    if i < len(pattern) and pattern[i] == "^":
+        i += 1
+    if i < len(pattern) and pattern[i] == "]":
+        i += 1  # a "]" first in a class is a literal
+    while i < len(pattern):
+        if pattern[i] == "\\":
+            i += 2
+            continue
+        if pattern[i] == "]":
+            return i + 1
+        i += 1
+    return len(pattern) + 1
+
+
+def anchored_as_a_whole(pattern: str) -> bool:
+    """``^`` first, an unescaped ``$`` last, and no ``|`` outside a group or class between.
+
+    ``^[a-z_]+$|.*$`` is anchored at both ends and still accepts anything:
+    the top-level alternation escapes the anchors. ``^(a|b)$`` is fine.
+    """
+    if len(pattern) < 2 or not pattern.startswith("^") or not pattern.endswith("$"):
+        return False
+    depth, i, end = 0, 1, len(pattern) - 1
+    while i < end:
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "[":
+            i = _class_end(pattern, i)
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                return False
+        elif ch == "|" and depth == 0:
+            return False
+        i += 1
+    # i == end: the final "$" is not the escaped half of "\\$" nor inside a class.
+    return i == end and depth == 0
+
+
+# PostgreSQL's names for system schemas: CREATE SCHEMA refuses "pg_*", and
+# information_schema already exists (objects would land among its views).
+RESERVED_SCHEMA_PREFIX = "pg_"
+RESERVED_SCHEMAS = ("information_schema",)
+# PostgreSQL's time units for a setting kept in milliseconds, and each unit's
+# next smaller one (a fraction is first rounded to a multiple of that).
+_MS_UNITS: dict[str, Fraction] = {"d": Fraction(86_400_000), "h": Fraction(3_600_000),
+                                  "min": Fraction(60_000), "s": Fraction(1000),
+                                  "ms": Fraction(1), "us": Fraction(1, 1000)}
+_NEXT_SMALLER_UNIT = {"d": "h", "h": "min", "min": "s", "s": "ms", "ms": "us"}
+_DURATION = re.compile(r"(0|[1-9][0-9]*)(\.[0-9]+)?(us|ms|s|min|h|d)?")
+INT_MAX = 2**31 - 1
+
+
+def _duration(text: str) -> tuple[Fraction, str] | None:
+    """The number and unit of a duration such as ``5s`` or ``1.5min`` (ms when no unit)."""
+    m = _DURATION.fullmatch(text)
+    if m is None:
+        return None
+    return Fraction(m.group(1) + (m.group(2) or "")), m.group(3) or "ms"
+
+
+def duration_milliseconds(text: str) -> int | None:
+    """The whole milliseconds PostgreSQL stores for a duration setting, or None if malformed.
+
+    As PostgreSQL's parse_int() for a setting in ms: a fraction is rounded to
+    the next smaller unit, then the total to whole milliseconds (half to
+    even, as rint()), so 1us and 500us become 0 while 501us becomes 1.
+    Only plain decimal numbers are accepted: PostgreSQL would read 010 as
+    octal.
+    """
+    parsed = _duration(text)
+    if parsed is None:
+        return None
+    number, unit = parsed
+    value = number * _MS_UNITS[unit]
+    smaller = _NEXT_SMALLER_UNIT.get(unit)
+    if smaller is not None:
+        value = round(value / _MS_UNITS[smaller]) * _MS_UNITS[smaller]
+    return round(value)
+
+
+def value_problem(variable: Variable, value: str) -> str | None:
+    """Why a string variable's value is refused (its pattern, then its kind), or None."""
+    if variable.pattern is not None and not pattern_matches(variable.pattern, value):
+        return f"{excerpt(value)} does not match pattern {variable.pattern!r}"
+    if variable.kind == "schema":
+        if not value:
+            return "is empty: a schema needs a name"
+        if value.startswith(RESERVED_SCHEMA_PREFIX) or value in RESERVED_SCHEMAS:
+            return (f"{excerpt(value)} is a schema name PostgreSQL reserves for itself "
+                    "(pg_*, information_schema)")
+        if len(value.encode()) > MAX_IDENTIFIER_BYTES:
+            return (f"{excerpt(value)} is longer than {MAX_IDENTIFIER_BYTES} bytes "
+                    "(PostgreSQL would truncate it)")
+    elif variable.kind == "duration":
+        parsed, ms = _duration(value), duration_milliseconds(value)
+        if parsed is None or ms is None:
+            return (f"{excerpt(value)} is not a PostgreSQL duration (a number and an "
+                    "optional unit: us, ms, s, min, h, d)")
+        # An explicit zero (0, 0s, ...) means "no limit" on purpose; 1us does not.
+        if ms == 0 and parsed[0] != 0:
+            return (f"{excerpt(value)} rounds to 0 ms (PostgreSQL keeps whole milliseconds), "
+                    "which turns the setting off; give 0 to mean that, or at least 1ms")
+        if ms > INT_MAX:
+            return (f"{excerpt(value)} is more than PostgreSQL's maximum of {INT_MAX} ms "
+                    "(about 24.8 days)")
+    return None
 
 
 def _re2_dollars(pattern: str) -> str:
@@ -525,7 +658,7 @@ def _policy_level(r: _Reader, access: tuple[Access, ...]) -> tuple[str | None, s
 
 def load_config(path: Path) -> Config:
     """Read and validate a config file."""
-    return config_from_document(parse_hcl_file(path))
+    return config_from_document(parse_hcl_file(path, secret=False))
 
 
 def config_from_document(doc: Document) -> Config:

@@ -89,10 +89,28 @@ resource "terraform_data" "this" {
     # their own, which would leave blank lines or, with ~, break the heredoc's
     # indentation stripping; so without concurrent_indexes the command is
     # byte for byte what it always was.
+    #
+    # The directory holding the SQL goes on every way out: at exit, and on
+    # SIGHUP, SIGINT or SIGTERM (a shell runs its EXIT trap on a signal only
+    # when that signal is trapped). SIGKILL cannot be caught, so the
+    # directory's name carries the shell's process id and each run first
+    # removes those whose shell is gone (never another run's that is still
+    # going: instances of a for_each run in parallel).
     command     = <<-EOT
       set -eu
-      work=$(mktemp -d)
+      tmp="$${TMPDIR:-/tmp}"
+      for stale in "$tmp"/supabase-init-psql.*; do
+        [ -d "$stale" ] || continue
+        pid=$${stale##*/supabase-init-psql.}
+        pid=$${pid%%.*}
+        case "$pid" in *[!0-9]* | "") continue ;; esac
+        kill -0 "$pid" 2>/dev/null || rm -rf "$stale" 2>/dev/null || true
+      done
+      work=$(mktemp -d "$tmp/supabase-init-psql.$$.XXXXXX")
       trap 'rm -rf "$work"' EXIT
+      trap 'exit 129' HUP
+      trap 'exit 130' INT
+      trap 'exit 143' TERM
       cd "$work"
       printf '%s' ${join(" ", [for name in keys(local.payload_environment) : "\"$${${name}}\""])} > supabase-init.sql.gz.b64
       base64 -d < supabase-init.sql.gz.b64 > supabase-init.sql.gz

@@ -785,8 +785,10 @@ $do$;
 -- Grants: an object whose privileges for PUBLIC and the managed roles differ
 -- from the config's (extra, missing, WITH GRANT OPTION, or on a column) gets
 -- REVOKE ALL and then exactly the config's GRANTs. "ALL" was expanded to an
--- explicit list, and MAINTAIN (PostgreSQL 17+) is not compared, so the result
--- is the same on every server version. A schema's PUBLIC privileges belong to
+-- explicit list, and the MAINTAIN that comes with ALL on PostgreSQL 17+ (held
+-- together with every other relation privilege) is not compared, so the
+-- result is the same on every server version; any other MAINTAIN is extra,
+-- and revoked. A schema's PUBLIC privileges belong to
 -- whoever owns the schema (public keeps USAGE for PUBLIC); only the managed
 -- roles' are converged there. Objects that get the same privileges share a
 -- row; %s in a statement stands for the object.
@@ -861,7 +863,12 @@ BEGIN
                        || ':' || a.privilege_type
                        || CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END
                 FROM pg_catalog.aclexplode(coalesce(cur.acl, cur.default_acl)) AS a
-                WHERE a.privilege_type <> 'MAINTAIN'
+                WHERE (a.privilege_type <> 'MAINTAIN'
+                       OR (SELECT count(DISTINCT b.privilege_type)
+                           FROM pg_catalog.aclexplode(coalesce(cur.acl, cur.default_acl)) AS b
+                           WHERE b.grantee = a.grantee AND b.is_grantable = a.is_grantable
+                             AND b.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE',
+                                                      'TRUNCATE', 'REFERENCES', 'TRIGGER')) < 7)
                   AND ((a.grantee = 0 AND cur.keyword <> 'SCHEMA')
                        OR pg_catalog.pg_get_userbyid(a.grantee) = ANY (ARRAY['anon', 'authenticated', 'service_role']::text[]))
             ) AS privileges

@@ -103,6 +103,13 @@ variable "schema" {
     condition     = can(regex("^[a-z_][a-z0-9_]{0,62}$", var.schema))
     error_message = "The schema must match ^[a-z_][a-z0-9_]{0,62}$."
   }
+
+  # kind = "schema": names PostgreSQL keeps for itself, and names it would
+  # truncate (63 bytes; base64 of at most 63 bytes is at most 84 characters).
+  validation {
+    condition     = length(var.schema) > 0 && substr(var.schema, 0, 3) != "pg_" && var.schema != "information_schema" && length(base64encode(var.schema)) <= 84
+    error_message = "The schema must not be a name PostgreSQL reserves for itself (pg_*, information_schema), empty, or longer than 63 bytes."
+  }
 }
 
 variable "lock_timeout" {
@@ -115,6 +122,20 @@ variable "lock_timeout" {
     condition     = can(regex("^[0-9]{1,9}(us|ms|s|min|h)?$", var.lock_timeout))
     error_message = "The lock_timeout must match ^[0-9]{1,9}(us|ms|s|min|h)?$."
   }
+
+  # kind = "duration": PostgreSQL keeps the value in whole milliseconds
+  # (rounding half to even), so 1us to 500us would silently become 0, which
+  # turns the timeout off; and at most 2147483647 ms fit.
+  validation {
+    condition = try(
+      tonumber(regex("^[0-9.]+", var.lock_timeout)) == 0 || (
+        tonumber(regex("^[0-9.]+", var.lock_timeout)) * lookup({ "" = 1, us = 0.001, ms = 1, s = 1000, min = 60000, h = 3600000, d = 86400000 }, regex("[a-z]*$", var.lock_timeout), 0) > 0.5
+        && tonumber(regex("^[0-9.]+", var.lock_timeout)) * lookup({ "" = 1, us = 0.001, ms = 1, s = 1000, min = 60000, h = 3600000, d = 86400000 }, regex("[a-z]*$", var.lock_timeout), 0) < 2147483647.5
+      ),
+      false
+    )
+    error_message = "The lock_timeout must not round to 0 ms unless it is 0 (PostgreSQL keeps whole milliseconds: 1us to 500us would turn the timeout off), and must be at most 2147483647 ms."
+  }
 }
 
 variable "statement_timeout" {
@@ -126,6 +147,20 @@ variable "statement_timeout" {
   validation {
     condition     = can(regex("^[0-9]{1,9}(us|ms|s|min|h)?$", var.statement_timeout))
     error_message = "The statement_timeout must match ^[0-9]{1,9}(us|ms|s|min|h)?$."
+  }
+
+  # kind = "duration": PostgreSQL keeps the value in whole milliseconds
+  # (rounding half to even), so 1us to 500us would silently become 0, which
+  # turns the timeout off; and at most 2147483647 ms fit.
+  validation {
+    condition = try(
+      tonumber(regex("^[0-9.]+", var.statement_timeout)) == 0 || (
+        tonumber(regex("^[0-9.]+", var.statement_timeout)) * lookup({ "" = 1, us = 0.001, ms = 1, s = 1000, min = 60000, h = 3600000, d = 86400000 }, regex("[a-z]*$", var.statement_timeout), 0) > 0.5
+        && tonumber(regex("^[0-9.]+", var.statement_timeout)) * lookup({ "" = 1, us = 0.001, ms = 1, s = 1000, min = 60000, h = 3600000, d = 86400000 }, regex("[a-z]*$", var.statement_timeout), 0) < 2147483647.5
+      ),
+      false
+    )
+    error_message = "The statement_timeout must not round to 0 ms unless it is 0 (PostgreSQL keeps whole milliseconds: 1us to 500us would turn the timeout off), and must be at most 2147483647 ms."
   }
 }
 

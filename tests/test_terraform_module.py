@@ -24,7 +24,7 @@ import pytest
 
 from catalog import catalog_fingerprint, user_schema_is_empty
 from conftest import REPO, FreshDatabase, run_cli
-from supabase_init.config import load_config, pattern_matches
+from supabase_init.config import load_config, pattern_matches, value_problem
 
 MODULE = REPO / "terraform"
 
@@ -74,17 +74,38 @@ def _module_variables() -> dict[str, dict]:
     return {name: body for block in blocks for name, body in block.items()}
 
 
-def _validation_pattern(name: str, validations: list[dict]) -> str | None:
-    """The pattern of the one `can(regex("...", var.name))` validation, if any."""
-    if not validations:
-        return None
-    assert len(validations) == 1, f"variable {name!r}: expected one validation block"
-    condition = validations[0]["condition"]
+# The validation that mirrors each `kind` of supabase-init.hcl, by the start of
+# its error message; test_kind_validations_agree_with_the_config checks that
+# the conditions decide as the config does.
+KIND_VALIDATIONS = {"schema": "must not be a name PostgreSQL reserves",
+                    "duration": "must not round to 0 ms"}
+
+
+def _pattern_of(name: str, condition: str) -> str | None:
+    """The pattern of a `can(regex("...", var.name))` condition, if it is one."""
     match = re.fullmatch(r'\$\{can\(regex\("((?:[^"\\]|\\.)*)", var\.' + name + r"\)\)\}",
                          condition)
-    assert match, f"variable {name!r}: validation is not can(regex(pattern, var.{name})): " \
-                  f"{condition}"
-    return _hcl_string_literal(match.group(1))
+    return _hcl_string_literal(match.group(1)) if match else None
+
+
+def _validation_pattern(name: str, validations: list[dict]) -> str | None:
+    """The pattern of the one `can(regex("...", var.name))` validation, if any."""
+    patterns = [p for v in validations if (p := _pattern_of(name, v["condition"])) is not None]
+    assert len(patterns) <= 1, f"variable {name!r}: expected at most one pattern validation"
+    return patterns[0] if patterns else None
+
+
+def _validation_kinds(name: str, validations: list[dict]) -> list[str]:
+    """The kinds the other validations of a variable mirror, by their error message."""
+    kinds = []
+    for v in validations:
+        if _pattern_of(name, v["condition"]) is not None:
+            continue
+        kind = next((k for k, text in KIND_VALIDATIONS.items()
+                     if v["error_message"].startswith(f"The {name} {text}")), None)
+        assert kind, f"variable {name!r}: a validation mirrors no pattern or kind: {v}"
+        kinds.append(kind)
+    return kinds
 
 
 def test_module_variables_match_config_variables():
@@ -105,6 +126,8 @@ def test_module_variables_match_config_variables():
         assert body.get("default") == variable.default, where
         assert _validation_pattern(variable.name, body.get("validation", [])) == \
             variable.pattern, where
+        assert _validation_kinds(variable.name, body.get("validation", [])) == \
+            ([variable.kind] if variable.kind else []), where
 
     # main.tf hands every template variable to templatefile(), by the same name.
     locals_ = {k: v for block in _parse_hcl(MODULE / "main.tf")["locals"] for k, v in block.items()}
@@ -237,6 +260,40 @@ def test_apply_matches_cli_apply(terraform_bin, psql_bin, db_tf_env, tmp_path, d
     assert tf.ok("output", "-raw", "sql") == rendered.stdout
     assert tf.ok("output", "-raw", "sql_sha256") == \
         hashlib.sha256(rendered.stdout.encode()).hexdigest()
+
+
+# Values each kind must decide as PostgreSQL would (and as the config does):
+# every one passes its variable's pattern, so only the kind can refuse it.
+KIND_CORPUS = {
+    "schema": ["public", "crm", "pg", "pgx", "pg_", "pg_temp", "pg_catalog",
+               "information_schema", "information_schema2", "_pg_x"],
+    "duration": ["0", "0us", "1us", "500us", "501us", "1", "5s", "5min", "999999999",
+                 "999999999us", "35791min", "35792min", "596h", "597h", "2147483s",
+                 "2147484s"],
+}
+
+
+def test_kind_validations_agree_with_the_config(terraform_bin, tf_env, tmp_path):
+    config = load_config(REPO / "supabase-init.hcl")
+    kinded = [v for v in config.variables if v.kind]
+    assert {v.kind for v in kinded} == set(KIND_CORPUS)
+    rounds = max(len(values) for values in KIND_CORPUS.values())
+    tf = Terraform(terraform_bin, copy_module(tmp_path / "terraform"), tf_env)
+    tf.init()
+    for i in range(rounds):
+        # One plan checks one value of every kinded variable at once.
+        values = {v.name: KIND_CORPUS[v.kind][(i + n) % len(KIND_CORPUS[v.kind])]
+                  for n, v in enumerate(kinded)}
+        result = tf.run("plan", "-input=false", "-var", "host=localhost", *_var_args(values))
+        said = _flat(result.stderr)
+        for variable in kinded:
+            value = values[variable.name]
+            assert pattern_matches(variable.pattern, value), value
+            refused = value_problem(variable, value) is not None
+            message = f"The {variable.name} {KIND_VALIDATIONS[variable.kind]}"
+            assert (message in said) == refused, (variable.name, value, said)
+        refused_any = any(value_problem(v, values[v.name]) for v in kinded)
+        assert (result.returncode == 0) == (not refused_any), said
 
 
 def _insert_rows(db: FreshDatabase) -> list[tuple]:

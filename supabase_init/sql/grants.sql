@@ -1,8 +1,10 @@
 -- Privileges of the managed roles and PUBLIC on the schema, its relations,
 -- their columns and its functions: one row per (object, grantee). A NULL ACL
 -- means the built-in default (acldefault), e.g. EXECUTE for PUBLIC on a new
--- function. MAINTAIN (PostgreSQL 17+, part of a table's ALL) is left out so
--- that servers before and after 17 read the same.
+-- function. The MAINTAIN that comes with ALL on PostgreSQL 17+ is left out, so
+-- that servers before and after 17 read the same: it is the one a grantee
+-- holds together with every other relation privilege, with the same grant
+-- option. Any other MAINTAIN was granted on purpose and shows.
 WITH managed AS (
     SELECT r.oid, r.rolname::text AS rolname
     FROM pg_catalog.pg_roles AS r WHERE r.rolname = ANY (%(roles)s::text[])
@@ -57,5 +59,10 @@ CROSS JOIN LATERAL (
     FROM pg_catalog.aclexplode(acl.acl) AS x
     JOIN managed AS m ON m.oid = x.grantee
     WHERE x.privilege_type <> 'MAINTAIN'
+       OR (SELECT count(DISTINCT y.privilege_type)
+           FROM pg_catalog.aclexplode(acl.acl) AS y
+           WHERE y.grantee = x.grantee AND y.is_grantable = x.is_grantable
+             AND y.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE',
+                                      'REFERENCES', 'TRIGGER')) < 7
     GROUP BY m.rolname
 ) AS g

@@ -1,0 +1,115 @@
+"""The Terraform module's provisioner leaves no copy of the SQL behind, even when killed.
+
+A real `terraform apply` is stopped while psql waits for the advisory lock a
+test session holds: on SIGTERM the shell removes its directory; after SIGKILL
+(which nothing can catch) the next run removes it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import FreshDatabase
+from test_terraform_module import (  # noqa: F401  (fixtures, used by name)
+    Terraform,
+    connection_args,
+    copy_module,
+    db_tf_env,
+    tf_env,
+)
+
+LOCK = "SELECT pg_catalog.pg_advisory_lock(pg_catalog.hashtext('supabase-init'))"
+PSQL_BACKENDS = ("SELECT pid FROM pg_catalog.pg_stat_activity "
+                 "WHERE application_name = 'supabase-init (terraform)'")
+
+
+def work_dirs(tmpdir: Path) -> list[Path]:
+    return sorted(tmpdir.glob("supabase-init-psql.*"))
+
+
+def shell_pid(work: Path) -> int:
+    """The provisioner shell's process id, which its directory's name carries."""
+    return int(work.name.split(".")[1])
+
+
+@pytest.fixture
+def lock_holder(database: FreshDatabase) -> Iterator[Any]:
+    """A session holding the script's advisory lock, so that psql waits for it."""
+    with database.connect() as conn:  # type: ignore[attr-defined]
+        conn.execute(LOCK)
+        yield conn
+
+
+def start_apply(tf: Terraform, database: FreshDatabase) -> subprocess.Popen[str]:
+    return subprocess.Popen([tf.binary, "apply", "-no-color", "-auto-approve", "-input=false",
+                             *connection_args(database)], cwd=tf.workdir, env=tf.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wait_for_psql(lock_holder: Any, tmpdir: Path, proc: subprocess.Popen[str]) -> Path:
+    """The provisioner's directory, once its psql waits on the lock."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()[0]
+        dirs = work_dirs(tmpdir)
+        if dirs and (dirs[0] / "supabase-init.sql").is_file() and \
+                lock_holder.execute(PSQL_BACKENDS).fetchall():
+            return dirs[0]
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError("psql never started")
+
+
+def stop_psql(lock_holder: Any) -> None:
+    """End psql's wait: its statement is cancelled, so it fails and exits."""
+    for (pid,) in lock_holder.execute(PSQL_BACKENDS).fetchall():
+        lock_holder.execute("SELECT pg_catalog.pg_cancel_backend(%s)", (pid,))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP],
+                         ids=lambda s: signal.Signals(s).name)
+def test_a_signalled_provisioner_removes_its_directory(
+        terraform_bin: str, psql_bin: str, db_tf_env: dict[str, str],  # noqa: F811
+        tmp_path: Path, database: FreshDatabase, lock_holder: Any, signum: int) -> None:
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    tf = Terraform(terraform_bin, copy_module(tmp_path / "terraform"),
+                   {**db_tf_env, "TMPDIR": str(tmpdir)})
+    tf.init()
+    proc = start_apply(tf, database)
+    work = wait_for_psql(lock_holder, tmpdir, proc)
+    os.kill(shell_pid(work), signum)
+    stop_psql(lock_holder)
+    output = proc.communicate(timeout=120)[0]
+    assert proc.returncode == 1, output
+    assert work_dirs(tmpdir) == [], output
+
+
+def test_a_killed_provisioners_directory_is_removed_by_the_next_run(
+        terraform_bin: str, psql_bin: str, db_tf_env: dict[str, str],  # noqa: F811
+        tmp_path: Path, database: FreshDatabase, lock_holder: Any) -> None:
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    tf = Terraform(terraform_bin, copy_module(tmp_path / "terraform"),
+                   {**db_tf_env, "TMPDIR": str(tmpdir)})
+    tf.init()
+    proc = start_apply(tf, database)
+    work = wait_for_psql(lock_holder, tmpdir, proc)
+    os.kill(shell_pid(work), signal.SIGKILL)
+    stop_psql(lock_holder)
+    output = proc.communicate(timeout=120)[0]
+    assert proc.returncode == 1, output
+    assert work_dirs(tmpdir) == [work]  # nothing could remove it
+
+    lock_holder.execute("SELECT pg_catalog.pg_advisory_unlock_all()")
+    tf.ok("apply", "-auto-approve", "-input=false", *connection_args(database))
+    assert work_dirs(tmpdir) == []
+    assert database.scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") > 0
