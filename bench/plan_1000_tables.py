@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,19 +32,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 from databases import fresh_database, server  # noqa: E402
+from timing import median_time  # noqa: E402
 
 from generated_project import generate_project  # noqa: E402
 
 LIMIT_SECONDS = 1.5
 
-
-def median_time(fn: Callable[[], Any], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def naive_snapshot(conn: Any, schema: str) -> dict[tuple[str, str], Any]:

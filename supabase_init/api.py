@@ -28,7 +28,12 @@ from .introspect import Change, Snapshot, snapshot_catalog
 from .project import Project
 from .render import Script, render_script
 from .sqlsplit import Statement, split_statements
-from .target import SUPABASE_LOCAL_DATABASE_URL, Target, TargetChoice
+from .target import (
+    SUPABASE_LOCAL_DATABASE_URL,
+    SUPABASE_LOCAL_DATABASE_URL_REDACTED,
+    Target,
+    TargetChoice,
+)
 from .transaction import HAZARD_ROWS, Comparison
 from .variables import VariableSources
 
@@ -53,13 +58,18 @@ def stale_diff(project: Project) -> str:
 
 
 def render(project: Project, sources: VariableSources | None = None, *,
-           lock_timeout: str | None = None, statement_timeout: str | None = None) -> Script:
+           lock_timeout: str | None = None, statement_timeout: str | None = None,
+           allow_stale: bool = False) -> Script:
     """Stage 2: the final SQL, as Terraform's ``templatefile()`` gives it.
 
+    Fails when the committed ``.tpl`` is not what the config and templates
+    build (it records a digest of its inputs), unless ``allow_stale``.
     ``lock_timeout`` / ``statement_timeout`` override the variables of those
     names (checked against their pattern), or are set for the transaction
     when the config declares no such variable.
     """
+    if not allow_stale:
+        build.require_current(project)
     return render_script(project, sources, {"lock_timeout": lock_timeout,
                                             "statement_timeout": statement_timeout})
 
@@ -114,7 +124,8 @@ def url_target(dsn: str) -> Target:
     return Target(dsn)
 
 
-__all__ = ["HAZARD_ROWS", "SUPABASE_LOCAL_DATABASE_URL", "ApplyResult", "Change", "Comparison",
+__all__ = ["HAZARD_ROWS", "SUPABASE_LOCAL_DATABASE_URL", "SUPABASE_LOCAL_DATABASE_URL_REDACTED",
+           "ApplyResult", "Change", "Comparison",
            "Plan", "Project", "Script", "Snapshot", "Statement", "Target", "TargetChoice",
            "VariableSources", "apply", "build_template", "plan", "redact_dsn", "render",
            "snapshot", "split_statements", "stale_diff", "url_target", "verify",

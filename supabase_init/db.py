@@ -50,6 +50,12 @@ def connect(dsn: str, *, autocommit: bool = False) -> psycopg.Connection[Any]:
             f"could not connect to PostgreSQL at {describe_target(dsn)} "
             f"({redact_dsn(dsn)}): {reason}{end} Give the database with --database-url "
             "(or DATABASE_URL), or use --embedded for a throwaway local server") from None
+    except ValueError:
+        # psycopg decodes percent-encoded parts as UTF-8 (a password of other
+        # bytes fails there, before libpq sees it); say so without the text.
+        raise ConnectionFailed(
+            f"could not connect to PostgreSQL ({redact_dsn(dsn)}): a percent-encoded part of "
+            "the connection string is not valid UTF-8") from None
 
 
 def split_script(sql: str | Sequence[Statement]) -> list[Statement]:

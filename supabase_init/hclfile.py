@@ -353,7 +353,12 @@ _KEYWORDS = frozenset({"true", "false", "null", "for", "for_each", "in", "if", "
                        "endif", "endfor"})
 
 
-def _parse_simple(text: str, path: Path) -> Document | None:
+def parse_plain_assignments(text: str, path: Path) -> Document | None:
+    """A file of plain ``name = literal`` lines, read without python-hcl2.
+
+    None when the text has anything else (python-hcl2 then reads it); the
+    tests check that both readings agree.
+    """
     if "\r" in text or "/*" in text:
         return None
     attributes: dict[str, Attribute] = {}
@@ -391,7 +396,7 @@ def parse_hcl_file(path: Path, *, secret: bool = True) -> Document:
     """
     text = _read_text(path)
     if secret:
-        return _parse_simple(text, path) or parse_hcl_text(text, path, secret=True)
+        return parse_plain_assignments(text, path) or parse_hcl_text(text, path, secret=True)
     cache = _ParseCache.for_text("document", text)
     cached = cache.load() if cache is not None else None
     if cached is not None:

@@ -3,8 +3,9 @@
 ``snapshot_catalog`` reads everything a schema consists of with a fixed
 number of queries (``supabase_init/sql/*.sql``), whatever the object count.
 Every item is keyed by kind and name and carries only comparable text:
-no OIDs, sorted arrays, no PostgreSQL 17+ ``MAINTAIN``, no PostgreSQL 18
-NOT NULL constraint names. So two snapshots differ only where the schema
+no OIDs, sorted arrays, no PostgreSQL 18 NOT NULL constraint names, and no
+``MAINTAIN`` that PostgreSQL 17+ adds to ``ALL`` (a ``MAINTAIN`` granted on
+its own is kept, so it shows as drift). So two snapshots differ only where the schema
 really differs, and ``diff_snapshots`` turns that into a list of changes.
 
 Owns the catalog queries and the comparison; running a script around the

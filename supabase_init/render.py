@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 
 from .config import pattern_matches
 from .errors import RenderError, SupabaseInitError
+from .excerpt import excerpt
 from .project import Project
 from .tftemplate import Value, evaluate, referenced_names
-from .variables import VariableSources, resolve_variables
+from .variables import VariableSources, resolve_variables_with_warnings
 
 # Session settings a command line option may override: when the config
 # declares a variable of the same name, the option sets that variable (so the
@@ -36,6 +37,9 @@ class Script:
     variables: Mapping[str, Value] = field(default_factory=dict)
     # Settings made (SET LOCAL) before the script's first statement.
     settings: Mapping[str, str] = field(default_factory=dict)
+    # What Terraform would warn about on the way (an undeclared variable in a
+    # variable file), one line each, for stderr.
+    warnings: tuple[str, ...] = ()
 
 
 def read_template(project: Project) -> str:
@@ -79,7 +83,7 @@ def apply_overrides(project: Project, sources: VariableSources,
             continue
         if variable.pattern and not pattern_matches(variable.pattern, value):
             raise SupabaseInitError(
-                f"--{name.replace('_', '-')}: {value!r} is not a valid {name} "
+                f"--{name.replace('_', '-')}: {excerpt(value)} is not a valid {name} "
                 f"(the variable's pattern is {variable.pattern})")
         extra.append(f"{name}={value}")
     if extra:
@@ -93,7 +97,8 @@ def render_script(project: Project, sources: VariableSources | None = None,
     """Resolve the variables (Terraform's precedence), then evaluate the template."""
     sources = sources if sources is not None else project.sources()
     sources, settings = apply_overrides(project, sources, overrides or {})
-    values = resolve_variables(project.config, sources)
+    resolved = resolve_variables_with_warnings(project.config, sources)
+    values = resolved.values
     # The script sets its timeouts itself, after its first statements; made
     # settings of the transaction too, they also bound what runs before them
     # (the catalog reads around the script, the wait for the provisioning lock).
@@ -102,4 +107,5 @@ def render_script(project: Project, sources: VariableSources | None = None,
             settings[name] = str(values[name])
     return Script(sql=evaluate_template(project, values),
                   schema=str(values.get("schema", "public")),
-                  roles=project.config.role_names, variables=values, settings=settings)
+                  roles=project.config.role_names, variables=values, settings=settings,
+                  warnings=resolved.warnings)

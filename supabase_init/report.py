@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .dsn import scrub
+from .files import describe_os_error
 from .introspect import ACTIONS, CHANGE, CREATE, REMOVE, Change, HeldLock
 from .progress import StatementProgress
 from .target import Target
@@ -240,6 +241,16 @@ def plan_report(command: str, result: Comparison, schema: str, target: Target,
 def error_line(message: str) -> str:
     """The one line every user-facing error is."""
     return f"Error: {message}"
+
+
+def os_error_line(error: OSError) -> str:
+    """An operating system error on a file (permissions, a full disk, ...): one line."""
+    return error_line(describe_os_error(error))
+
+
+def warning_line(message: str) -> str:
+    """One warning on stderr (the command goes on)."""
+    return f"Warning: {message}"
 
 
 def unexpected_error_line(error: BaseException, argv: Sequence[str],

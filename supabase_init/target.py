@@ -23,6 +23,8 @@ from .errors import SupabaseInitError
 
 # `supabase start` serves its database here.
 SUPABASE_LOCAL_DATABASE_URL = "postgresql://postgres:postgres@127.0.0.1:54322/postgres"
+# As redact_dsn shows it; spelled out so that --help need not load libpq.
+SUPABASE_LOCAL_DATABASE_URL_REDACTED = "postgresql://postgres:***@127.0.0.1:54322/postgres"
 
 
 @dataclass(frozen=True)

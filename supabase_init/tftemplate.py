@@ -3,8 +3,10 @@
 Stage 1 output is a Terraform template, evaluated by ``templatefile()``
 during ``terraform apply`` and by ``evaluate`` here; both must give the same
 bytes. Only what the generated templates use is supported: literal text, the
-escapes ``$${`` and ``%%{``, and ``${name}`` interpolations (with optional
-``~`` strip markers). Anything else is an error, never passed through.
+escapes ``$${`` and ``%%{``, and interpolations (with optional ``~`` strip
+markers) of a variable, ``replace(x, "text", "text")`` and the one
+``regex()`` guard the build emits (see ``quoting``). Anything else is an
+error, never passed through.
 
 Terraform behaviours reproduced here (each checked against the binary by the
 tests):
@@ -28,7 +30,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -44,7 +46,12 @@ _GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006
 _OPENER = re.compile(r"\$\$\{|%%\{|\$\{|%\{")
 # Between the tokens of an interpolation HCL skips spaces, tabs and newlines.
 _GAP = r"(?:[ \t\n]|\r\n)*"
-_INTERP_BODY = re.compile(r"(~?)" + _GAP + r"([A-Za-z_][A-Za-z0-9_-]*)" + _GAP + r"(~?)\}")
+_GAP_RE = re.compile(_GAP)
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+# A quoted string inside an interpolation: no escapes but \" and \\, no
+# nested template sequences.
+_STRING = re.compile(r'"((?:[^"\\$%\r\n]|\\["\\]|\$(?!\{)|%(?!\{))*)"')
+_STRING_ESCAPE = re.compile(r'\\(["\\])')
 _LONE_CR = re.compile(r"\r(?!\n)")
 # Inside the literal that starts at a lone CR, "$$"/"%%" pairs are taken
 # greedily and only a pair directly followed by "{" loses a character.
@@ -97,11 +104,78 @@ def _line_of(template: str, index: int) -> int:
 
 
 @dataclass(frozen=True)
+class _Call:
+    function: str
+    arguments: tuple[_Expression, ...]
+
+
+_Expression = str | _Call | bytes  # a variable, a call, or a quoted string (UTF-8)
+
+
+@dataclass(frozen=True)
 class _Interpolation:
-    name: str
+    expression: _Expression
     strip_before: bool
     strip_after: bool
     line: int
+
+    def names(self) -> list[str]:
+        found: list[str] = []
+        stack: list[_Expression] = [self.expression]
+        while stack:
+            e = stack.pop()
+            if isinstance(e, str):
+                found.append(e)
+            elif isinstance(e, _Call):
+                stack.extend(reversed(e.arguments))
+        return found
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _expression(text: str, pos: int) -> tuple[_Expression, int]:
+    """One expression of the supported subset starting at ``pos``."""
+    s = _STRING.match(text, pos)
+    if s is not None:
+        return _STRING_ESCAPE.sub(r"\1", s.group(1)).encode(), s.end()
+    word = _IDENTIFIER.match(text, pos)
+    if word is None:
+        raise _Unsupported
+    pos = _GAP_RE.match(text, word.end()).end()  # type: ignore[union-attr]
+    if not text.startswith("(", pos):
+        return word.group(), word.end()
+    if word.group() not in _FUNCTIONS:
+        raise _Unsupported
+    arguments: list[_Expression] = []
+    while True:
+        pos = _GAP_RE.match(text, pos + 1).end()  # type: ignore[union-attr]
+        argument, pos = _expression(text, pos)
+        arguments.append(argument)
+        pos = _GAP_RE.match(text, pos).end()  # type: ignore[union-attr]
+        if text.startswith(")", pos):
+            return _Call(word.group(), tuple(arguments)), pos + 1
+        if not text.startswith(",", pos):
+            raise _Unsupported
+
+
+def _interpolation(text: str, pos: int) -> tuple[_Expression, bool, bool, int] | None:
+    """(expression, strip before, strip after, end) of the body after ``${``."""
+    strip_before = text.startswith("~", pos)
+    pos = _GAP_RE.match(text, pos + strip_before).end()  # type: ignore[union-attr]
+    try:
+        expression, pos = _expression(text, pos)
+    except _Unsupported:
+        return None
+    if isinstance(expression, bytes):
+        return None  # a quoted string only ever appears as a function's argument
+    pos = _GAP_RE.match(text, pos).end()  # type: ignore[union-attr]
+    strip_after = text.startswith("~", pos)
+    pos += strip_after
+    if not text.startswith("}", pos):
+        return None
+    return expression, strip_before, strip_after, pos + 1
 
 
 @dataclass(frozen=True)
@@ -136,21 +210,21 @@ def _parse(template: str, source: str) -> _Parsed:
         if opener == "%{":
             raise RenderError("template directives (%{ ... }) are not supported; "
                               "write %%{ for a literal %{", path=source, line=line)
-        body = _INTERP_BODY.match(head, m.end())
+        body = _interpolation(head, m.end())
         if body is None:
             end = head.find("}", m.end())
             if end == -1:
                 raise RenderError(f"unterminated interpolation {head[m.start():][:40]!r}: "
                                   "no closing }", path=source, line=line)
             raise RenderError(f"unsupported template expression {head[m.start():end + 1][:60]!r}"
-                              ": only ${name} is supported (write $${ for a literal ${)",
-                              path=source, line=line)
+                              ": only a variable, replace() and the build's regex() are "
+                              "supported (write $${ for a literal ${)", path=source, line=line)
         piece.append(head[pos:m.start()])
         literals.append("".join(piece))
         piece = []
-        interpolations.append(_Interpolation(name=body.group(2), strip_before=bool(body.group(1)),
-                                             strip_after=bool(body.group(3)), line=line))
-        pos = body.end()
+        expression, strip_before, strip_after, pos = body
+        interpolations.append(_Interpolation(expression=expression, strip_before=strip_before,
+                                             strip_after=strip_after, line=line))
     piece.append(head[pos:])
     literals.append("".join(piece))
     return _Parsed(literals=literals, interpolations=interpolations, tail=tail)
@@ -160,8 +234,9 @@ def referenced_names(template: str, *, source: str = "template") -> list[str]:
     """Variable names interpolated by ``template``, in order of first use."""
     names: list[str] = []
     for interp in _parse(template, source).interpolations:
-        if interp.name not in _KEYWORDS and interp.name != "null" and interp.name not in names:
-            names.append(interp.name)
+        for name in interp.names():
+            if name not in _KEYWORDS and name != "null" and name not in names:
+                names.append(name)
     return names
 
 
@@ -178,16 +253,60 @@ def _trim_last_token(text: str) -> str:
     return text[:cut] + text[cut:].rstrip(_GO_SPACE)
 
 
+def _variable_text(name: str, variables: Mapping[str, Value], source: str, line: int) -> str:
+    if name in _KEYWORDS:
+        return _KEYWORDS[name]
+    if name == "null":
+        raise RenderError("${null}: a null value cannot be interpolated", path=source, line=line)
+    if name not in variables:
+        raise RenderError(f"variable {name!r} is used by the template but has no value",
+                          path=source, line=line)
+    return format_value(variables[name])
+
+
+def _replace(value: str, old: str, new: str) -> str:
+    if len(old) > 1 and old.startswith("/") and old.endswith("/"):
+        raise _Unsupported  # Terraform reads "/.../" as a regular expression
+    if not old:
+        raise _Unsupported
+    return value.replace(old, new)
+
+
+def _regex(pattern: str, value: str) -> str:
+    # The only pattern the build emits (quoting.NO_DOLLAR): no "$" at all.
+    if pattern != "^[^$]*$":
+        raise _Unsupported
+    if "$" in value:
+        raise ValueError("it contains \"$\", which cannot be quoted inside a dollar-quoted "
+                         "body (its closing tag cannot be escaped)")
+    return value
+
+
+_FUNCTIONS: dict[str, tuple[int, Callable[..., str]]] = {"replace": (3, _replace),
+                                                      "regex": (2, _regex)}
+
+
 def _value_text(interp: _Interpolation, variables: Mapping[str, Value], source: str) -> str:
-    if interp.name in _KEYWORDS:
-        return _KEYWORDS[interp.name]
-    if interp.name == "null":
-        raise RenderError("${null}: a null value cannot be interpolated", path=source,
-                          line=interp.line)
-    if interp.name not in variables:
-        raise RenderError(f"variable {interp.name!r} is used by the template but has no value",
-                          path=source, line=interp.line)
-    return format_value(variables[interp.name])
+    def value(e: _Expression) -> str:
+        if isinstance(e, bytes):
+            return e.decode()
+        if isinstance(e, str):
+            return _variable_text(e, variables, source, interp.line)
+        arity, function = _FUNCTIONS[e.function]
+        if len(e.arguments) != arity:
+            raise _Unsupported
+        return function(*(value(a) for a in e.arguments))
+
+    try:
+        return value(interp.expression)
+    except _Unsupported:
+        raise RenderError("unsupported use of a template function (only replace() with plain "
+                          "text and the build's regex() are supported)", path=source,
+                          line=interp.line) from None
+    except ValueError as e:
+        names = ", ".join(repr(n) for n in dict.fromkeys(interp.names()))
+        raise RenderError(f"the value of {names} is refused: {e}", path=source,
+                          line=interp.line) from None
 
 
 def evaluate(template: str, variables: Mapping[str, Value], *, source: str = "template") -> str:

@@ -24,7 +24,7 @@ MAX_COMMAND_LINES = 30
 UNIT_TESTS = {
     "test_sqlsplit.py": {"sqlsplit"},
     "test_tftemplate.py": {"tftemplate"},
-    "test_terraform_parity.py": {"tftemplate", "config"},
+    "test_terraform_parity.py": {"tftemplate", "config", "quoting"},
     "test_dsn.py": {"dsn"},
     "test_hcl_cache.py": {"hclfile"},
     "test_config_values.py": {"config", "hclfile", "variables"},
@@ -32,6 +32,10 @@ UNIT_TESTS = {
     "test_introspect.py": {"introspect"},
     "test_plan_verify_scale.py": {"introspect"},  # counts the snapshot's queries
     "test_terraform_module.py": {"config"},
+    "test_files.py": {"files"},
+    "test_redaction.py": {"dsn"},
+    "test_variable_files.py": {"config", "errors", "hclfile", "variables"},
+    "test_variable_values.py": {"config"},
     "test_help.py": {"cli"},
     "test_architecture.py": set(),
 }

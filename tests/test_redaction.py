@@ -174,3 +174,9 @@ def test_no_password_in_any_cli_output(password: str, form: str, command: str,
 @pytest.mark.parametrize("form", FORMS)
 def test_the_reported_passwords_never_show(password: str, form: str) -> None:
     cli_fails_without_leaking(password, dsn_for(form, password, PORT), "plan", "option")
+
+
+def test_the_help_texts_redacted_local_url_is_what_redaction_gives() -> None:
+    from supabase_init import api
+
+    assert redact_dsn(api.SUPABASE_LOCAL_DATABASE_URL) == api.SUPABASE_LOCAL_DATABASE_URL_REDACTED

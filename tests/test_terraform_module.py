@@ -240,6 +240,28 @@ def test_invalid_template_variables_fail_at_plan(terraform_bin, tf_env, tmp_path
         assert f"The {variable.name} must match {variable.pattern}." in errors, result.stderr
 
 
+MODULE_HOSTILE = ['public"; DROP TABLE x; --', "x'y", "$do$; SELECT 1; $do$", "a\nb",
+                  "information_schema", "1us", "%{ if true }x%{ endif }"]
+
+
+def test_hostile_module_variables_are_refused_by_terraform_apply(terraform_bin, db_tf_env,
+                                                                 tmp_path, database):
+    """The module's own variables (the Terraform channel): every hostile value stops
+    terraform apply at its validation, before anything reaches the database."""
+    config = load_config(REPO / "supabase-init.hcl")
+    tf = Terraform(terraform_bin, copy_module(tmp_path / "terraform"), db_tf_env)
+    tf.init()
+    for value in MODULE_HOSTILE:
+        result = tf.run("apply", "-auto-approve", "-input=false", *connection_args(database),
+                        *_var_args({v.name: value for v in config.variables}))
+        assert result.returncode == 1, value
+        assert "Invalid value for variable" in _flat(result.stderr), result.stderr
+        assert "terraform_data" not in tf.state_text(), value
+    assert database.scalar("SELECT count(*) FROM pg_catalog.pg_class AS c "
+                           "JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace "
+                           "WHERE n.nspname = 'public'") == 0
+
+
 def test_apply_matches_cli_apply(terraform_bin, psql_bin, db_tf_env, tmp_path, database,
                                  other_database):
     tf = Terraform(terraform_bin, copy_module(tmp_path / "terraform"), db_tf_env)

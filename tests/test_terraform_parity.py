@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from conftest import REPO, run_cli
 from supabase_init.config import load_config
+from supabase_init.quoting import FORMS
 from supabase_init.tftemplate import Value, escape_literal, evaluate, format_value
 
 TPL = Path("terraform") / "supabase-init.sql.tpl"
@@ -75,6 +76,20 @@ VALUES: st.SearchStrategy[Value] = st.one_of(
 BUILT_TEXT = "-- $ $$ ${x} $${ %{ if } %%{ ~} \\ \\n ' \" \t é e\u0301 中文 😀 \r\n$$ {% %}"
 PLAIN_FORMS = ["${%s}", "${ %s }", "${\n%s\n}", "${\r\n\t%s }"]
 STRIP_FORMS = ["${~%s}", "${%s~}", "${~ %s ~}"]
+# The quoting forms the build emits (see supabase_init.quoting), each with
+# what it does to a value. The guarded ones take only values without "$".
+QUOTING_FORMS = {"${" + FORMS[kind].format("%s") + "}": kind for kind in FORMS}
+GUARDED = {form for form, kind in QUOTING_FORMS.items() if kind.startswith("body")}
+
+
+def quoted(kind: str | None, text: str) -> str:
+    if kind in ("identifier", "body identifier"):
+        return text.replace('"', '""')
+    if kind == "literal":
+        return text.replace("'", "''")
+    if kind == "body literal identifier":
+        return text.replace('"', '""').replace("'", "''")
+    return text
 
 
 @dataclass(frozen=True)
@@ -103,8 +118,8 @@ class BatchCase:
     def original(self) -> str:
         """The text the template stands for (meaningful without strip markers)."""
         parts = [self.segments[0]]
-        for value, segment in zip(self.values, self.segments[1:], strict=True):
-            parts.append(format_value(value))
+        for form, value, segment in zip(self.forms, self.values, self.segments[1:], strict=True):
+            parts.append(quoted(QUOTING_FORMS.get(form), format_value(value)))
             parts.append(segment)
         return "".join(parts)
 
@@ -121,9 +136,11 @@ def batch_cases(draw: st.DrawFn) -> BatchCase:
     # (a number stays a number), and a leading byte order mark is dropped.
     segments[0] = "<" + segments[0]
     segments[-1] += ">"
-    forms = [draw(st.sampled_from(PLAIN_FORMS + PLAIN_FORMS + STRIP_FORMS))
+    forms = [draw(st.sampled_from(PLAIN_FORMS + STRIP_FORMS + list(QUOTING_FORMS) * 2))
              for _ in range(count)]
     values = [draw(VALUES) for _ in range(count)]
+    values = [format_value(v).replace("$", "") if f in GUARDED else v
+              for f, v in zip(forms, values, strict=True)]
     return BatchCase(tuple(segments), tuple(forms), tuple(values))
 
 
@@ -210,11 +227,15 @@ def oracle(terraform_bin: str, tmp_path_factory: pytest.TempPathFactory) -> Orac
                             if "\ue000" not in text and "\ue001" not in text][:40]
     built_project = copy_project(root / "built")
     entry = built_project / "templates" / "supabase-init.sql.j2"
+    # Each text sits in a string literal, so that a var() after it is still in
+    # a quoted identifier whatever the text holds.
     block = "-- property text\n" + "\n".join(
-        f'{{{{ {jinja_string(text)} }}}}|{{{{ var("schema") }}}}|' for text in texts) + "\n"
+        f"'{{{{ {jinja_string(text)} | replace(\"'\", \"''\") }}}}'|\"{{{{ var('schema') }}}}\"|"
+        for text in texts) + "\n"
     with entry.open("a", encoding="utf-8", newline="") as handle:
         handle.write(block)
-    built_block = "-- property text\n" + "\n".join(f"{text}|crm|" for text in texts) + "\n"
+    built_block = "-- property text\n" + "\n".join(
+        "'" + text.replace("'", "''") + "'|\"crm\"|" for text in texts) + "\n"
     proc = run_cli("build", "--project", str(built_project))
     assert proc.returncode == 0, proc.stderr
 
@@ -322,9 +343,9 @@ def test_built_template_survives_terraform_and_render(oracle: Oracle, tmp_path: 
     assert rendered == oracle.built
     text = rendered.decode("utf-8")
     assert text.endswith(unicodedata.normalize("NFC", oracle.built_block))
-    assert unicodedata.normalize("NFC", BUILT_TEXT) + "|crm|" in text
-    assert b"\r\n$$ {% %}|crm|" in rendered
-    assert text.count("|crm|") >= 10
+    assert unicodedata.normalize("NFC", BUILT_TEXT).replace("'", "''") + "'|\"crm\"|" in text
+    assert b"\r\n$$ {% %}'|\"crm\"|" in rendered
+    assert text.count('|"crm"|') >= 10
 
 
 @pytest.mark.parametrize(("text", "message"), [

@@ -48,17 +48,42 @@ def lock_holder(database: FreshDatabase) -> Iterator[Any]:
         yield conn
 
 
-def start_apply(tf: Terraform, database: FreshDatabase) -> subprocess.Popen[str]:
-    return subprocess.Popen([tf.binary, "apply", "-no-color", "-auto-approve", "-input=false",
-                             *connection_args(database)], cwd=tf.workdir, env=tf.env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+class Apply:
+    """A terraform apply running in the background, its output going to a file (a pipe
+    nobody reads fills up: terraform prints the plan, the whole SQL included, and would
+    block before the provisioner starts)."""
+
+    def __init__(self, tf: Terraform, database: FreshDatabase) -> None:
+        self.log = tf.workdir / "apply.log"
+        with self.log.open("w") as out:
+            self.proc = subprocess.Popen(
+                [tf.binary, "apply", "-no-color", "-auto-approve", "-input=false",
+                 *connection_args(database)], cwd=tf.workdir, env=tf.env, stdout=out,
+                stderr=subprocess.STDOUT)
+
+    def poll(self) -> int | None:
+        return self.proc.poll()
+
+    def kill(self) -> None:
+        self.proc.kill()
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def finish(self) -> str:
+        self.proc.wait(timeout=120)
+        return self.output()
 
 
-def wait_for_psql(lock_holder: Any, tmpdir: Path, proc: subprocess.Popen[str]) -> Path:
+def start_apply(tf: Terraform, database: FreshDatabase) -> Apply:
+    return Apply(tf, database)
+
+
+def wait_for_psql(lock_holder: Any, tmpdir: Path, proc: Apply) -> Path:
     """The provisioner's directory, once its psql waits on the lock."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()[0]
+        assert proc.poll() is None, proc.output()[-3000:]
         dirs = work_dirs(tmpdir)
         if dirs and (dirs[0] / "supabase-init.sql").is_file() and \
                 lock_holder.execute(PSQL_BACKENDS).fetchall():
@@ -88,8 +113,8 @@ def test_a_signalled_provisioner_removes_its_directory(
     work = wait_for_psql(lock_holder, tmpdir, proc)
     os.kill(shell_pid(work), signum)
     stop_psql(lock_holder)
-    output = proc.communicate(timeout=120)[0]
-    assert proc.returncode == 1, output
+    output = proc.finish()
+    assert proc.poll() == 1, output
     assert work_dirs(tmpdir) == [], output
 
 
@@ -105,8 +130,8 @@ def test_a_killed_provisioners_directory_is_removed_by_the_next_run(
     work = wait_for_psql(lock_holder, tmpdir, proc)
     os.kill(shell_pid(work), signal.SIGKILL)
     stop_psql(lock_holder)
-    output = proc.communicate(timeout=120)[0]
-    assert proc.returncode == 1, output
+    output = proc.finish()
+    assert proc.poll() == 1, output
     assert work_dirs(tmpdir) == [work]  # nothing could remove it
 
     lock_holder.execute("SELECT pg_catalog.pg_advisory_unlock_all()")

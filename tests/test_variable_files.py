@@ -164,10 +164,10 @@ _lines = st.one_of(
 @given(lines=st.lists(_lines, max_size=6), end=st.sampled_from(["", "\n"]))
 def test_the_fast_reading_of_simple_files_is_python_hcl2s(lines: list[str], end: str) -> None:
     from supabase_init.errors import ConfigError
-    from supabase_init.hclfile import _parse_simple, parse_hcl_text
+    from supabase_init.hclfile import parse_hcl_text, parse_plain_assignments
 
     text = "\n".join(lines) + end
-    fast = _parse_simple(text, Path("x.tfvars"))
+    fast = parse_plain_assignments(text, Path("x.tfvars"))
     if fast is None:
         return  # python-hcl2 reads it (or says what is wrong)
     try:
@@ -178,11 +178,11 @@ def test_the_fast_reading_of_simple_files_is_python_hcl2s(lines: list[str], end:
 
 
 def test_the_fast_reading_covers_a_typical_variable_file() -> None:
-    from supabase_init.hclfile import _parse_simple
+    from supabase_init.hclfile import parse_plain_assignments
 
     text = ('# production\nschema            = "crm"\nlock_timeout      = "2s"  # short\n\n'
             'host = "db.example.com"\nport = 6543\nretries = 2.5\nenabled = true\n')
-    doc = _parse_simple(text, Path("prod.tfvars"))
+    doc = parse_plain_assignments(text, Path("prod.tfvars"))
     assert doc is not None
     assert {n: (a.value, a.line) for n, a in doc.attributes.items()} == {
         "schema": ("crm", 2), "lock_timeout": ("2s", 3), "host": ("db.example.com", 5),
