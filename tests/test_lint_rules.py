@@ -131,3 +131,10 @@ def test_rule_fixture(rule: str, case: str, lint_database, tmp_path: Path) -> No
         assert (rule in {f.rule for f in static.active}) == (case == "trigger"), \
             report.lint_text(static)
         check_golden(case_dir / "expected-static.txt", report.lint_text(static))
+
+
+def test_docs_list_every_rule_with_its_level() -> None:
+    docs = (REPO / "docs" / "lint.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip(" `"): line.split("|")[2].strip()
+            for line in docs.splitlines() if line.startswith("| `")}
+    assert {rule.id: rule.level for rule in api.RULES}.items() <= rows.items()
