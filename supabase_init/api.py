@@ -98,10 +98,11 @@ def plan(target: Target, script: Script, *, on_statement: OnStatement | None = N
     """What ``apply`` would change: the script run in a transaction that is rolled back.
 
     ``lint_project``: also lint the planned state, in the same transaction
-    (the result's ``inspected`` is the ``LintResult``).
+    (the result's ``inspected`` is the ``LintResult``; its findings are not
+    located, a summary needs no file and line).
     """
-    inspect = (linting.inspector(lint_project, script.schema) if lint_project is not None
-               else None)
+    inspect = (linting.inspector(lint_project, script.schema, locate=False)
+               if lint_project is not None else None)
     return _compare(target, script, commit=False, on_statement=on_statement, inspect=inspect)
 
 

@@ -15,6 +15,7 @@ config may switch a rule off for some objects, with a reason. Never prints.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -243,7 +244,8 @@ PERSONAL_COLUMNS = SENSITIVE_COLUMNS | frozenset((
 
 def _column_matches(column: str, names: frozenset[str]) -> bool:
     normal = column.lower().replace("-", "_")
-    return normal in names or any(normal.endswith("_" + n) for n in names if "_" not in n)
+    last = normal.rpartition("_")[2]
+    return normal in names or ("_" in normal and last in names)
 
 
 # --------------------------------------------------------------------------
@@ -338,7 +340,14 @@ class Facts:
         return self.items.get(kind, {})
 
     def policies_of(self, table: str) -> list[dict[str, Any]]:
-        return [p for p in self.of("policy").values() if p["table"] == table]
+        return self._policies_by_table.get(table, [])
+
+    @functools.cached_property
+    def _policies_by_table(self) -> dict[str, list[dict[str, Any]]]:
+        by_table: dict[str, list[dict[str, Any]]] = {}
+        for policy in self.of("policy").values():
+            by_table.setdefault(policy["table"], []).append(policy)
+        return by_table
 
 
 def read_facts(conn: psycopg.Connection[Any], schema: str) -> Facts:
@@ -819,15 +828,20 @@ def _table_of(facts: Facts | None, obj: str) -> str | None:
     return None
 
 
-def check_catalog(facts: Facts, project: Project) -> list[Finding]:
-    """Every rule's catalog form on ``facts``, located and suppressed per the config."""
+def check_catalog(facts: Facts, project: Project, *, locate: bool = True) -> list[Finding]:
+    """Every rule's catalog form on ``facts``, suppressed per the config, and located
+    (``locate``: a summary needs no file and line, and finding them reads the templates)."""
+    findings = suppress((Finding(rule.id, rule.level, obj, message, rule.fix)
+                         for rule in RULES for obj, message in _CATALOG[rule.id](facts)),
+                        project.config)
+    return locate_all(findings, project, facts) if locate else findings
+
+
+def locate_all(findings: Iterable[Finding], project: Project,
+               facts: Facts | None = None) -> list[Finding]:
+    """The findings with the file and line their objects come from."""
     sources = SourceMap(project)
-    findings = []
-    for rule in RULES:
-        for obj, message in _CATALOG[rule.id](facts):
-            finding = Finding(rule.id, rule.level, obj, message, rule.fix)
-            findings.append(_located(finding, sources, _table_of(facts, obj)))
-    return suppress(findings, project.config)
+    return [_located(f, sources, _table_of(facts, f.object)) for f in findings]
 
 
 def check_static(project: Project, sql: str, schema: str) -> list[Finding]:
@@ -872,13 +886,15 @@ def suppress(findings: Iterable[Finding], config: Config) -> list[Finding]:
     return sorted(out, key=lambda f: (LEVELS.index(f.level), f.rule, f.object))
 
 
-def inspector(project: Project, schema: str) -> Callable[[psycopg.Connection[Any]], LintResult]:
-    """A callable that lints the catalog on a connection (for ``inspect`` of a transaction)."""
+def inspector(project: Project, schema: str, *, locate: bool = True
+              ) -> Callable[[psycopg.Connection[Any]], LintResult]:
+    """A callable that lints the catalog on a connection (for ``inspect`` of a
+    transaction); ``locate``: see ``check_catalog``."""
     check_ignores(project.config)
 
     def inspect(conn: psycopg.Connection[Any]) -> LintResult:
         started = time.monotonic()
-        findings = check_catalog(read_facts(conn, schema), project)
+        findings = check_catalog(read_facts(conn, schema), project, locate=locate)
         return LintResult(schema, "planned", tuple(findings), RULES,
                           seconds=time.monotonic() - started)
     return inspect
@@ -887,22 +903,28 @@ def inspector(project: Project, schema: str) -> Callable[[psycopg.Connection[Any
 def gate(project: Project, schema: str, fail_on: str = ERROR
          ) -> Callable[[psycopg.Connection[Any]], LintResult]:
     """Like ``inspector``, but raises LintFailed when the lint fails at ``fail_on``
-    (inside apply's transaction, before the commit: nothing is committed)."""
-    inspect = inspector(project, schema)
+    (inside apply's transaction, before the commit: nothing is committed). Only the
+    findings named in the message are located."""
+    check_ignores(project.config)
+    worst = LEVELS[:LEVELS.index(fail_on) + 1]
 
     def check(conn: psycopg.Connection[Any]) -> LintResult:
-        result = inspect(conn)
-        if result.fails(fail_on):
-            raise LintFailed(refusal(result, fail_on))
-        return result
+        started = time.monotonic()
+        facts = read_facts(conn, schema)
+        findings = check_catalog(facts, project, locate=False)
+        failing = [f for f in findings if f.suppressed is None and f.level in worst]
+        if failing:
+            raise LintFailed(refusal(failing, fail_on, project, facts))
+        return LintResult(schema, "planned", tuple(findings), RULES,
+                          seconds=time.monotonic() - started)
     return check
 
 
-def refusal(result: LintResult, fail_on: str = ERROR) -> str:
-    """Why apply refused, on one line."""
-    worst = LEVELS[:LEVELS.index(fail_on) + 1]
-    failing = [f for f in result.active if f.level in worst]
-    shown = "; ".join(f"{f.rule} on {f.object} ({f.path}:{f.line})" for f in failing[:3])
+def refusal(failing: Sequence[Finding], fail_on: str, project: Project,
+            facts: Facts | None = None) -> str:
+    """Why apply refused, on one line: the first failing findings, located."""
+    shown = "; ".join(f"{f.rule} on {f.object} ({f.path}:{f.line})"
+                      for f in locate_all(failing[:3], project, facts))
     more = f"; and {len(failing) - 3} more" if len(failing) > 3 else ""
     return (f"lint found {len(failing)} {fail_on}-level finding(s) in the state apply would "
             f"leave, so nothing was applied: {shown}{more}. Run `supabase-init lint` for the "
@@ -920,5 +942,5 @@ def static_result(project: Project, sql: str, schema: str) -> LintResult:
 
 __all__ = ["ERROR", "INFO", "LEVELS", "RULES", "RULES_BY_ID", "WARN", "Facts", "Finding",
            "LintFailed", "LintResult", "Rule", "always_true", "check_catalog", "check_ignores",
-           "check_static", "gate", "inspector", "per_row_calls", "read_facts", "refusal",
-           "static_result", "suppress"]
+           "check_static", "gate", "inspector", "locate_all", "per_row_calls", "read_facts",
+           "refusal", "static_result", "suppress"]

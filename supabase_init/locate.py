@@ -25,6 +25,10 @@ _KIND_DIRS = {"table": "tables", "view": "views", "function": "functions",
               "sequence": "sequences"}
 
 
+_QUOTED = re.compile(r"([\"'])([^\"'\n]+)\1")
+_WORD = re.compile(r"[A-Za-z_][\w$]*")
+
+
 @dataclass(frozen=True)
 class Location:
     """A file relative to the project root, and a 1-based line."""
@@ -40,6 +44,7 @@ class SourceMap:
         self.project = project
         self.config = project.config
         self._read: dict[Path, tuple[str, ...]] = {}
+        self._indexed: dict[Path, tuple[dict[str, int], dict[str, int]]] = {}
 
     @functools.cached_property
     def _templates(self) -> list[Path]:
@@ -56,8 +61,24 @@ class SourceMap:
                 self._read[path] = ()
         return self._read[path]
 
+    def _names(self, path: Path) -> tuple[dict[str, int], dict[str, int]]:
+        """The first line of each quoted name and of each word in ``path``."""
+        if path not in self._indexed:
+            quoted: dict[str, int] = {}
+            words: dict[str, int] = {}
+            for number, text in enumerate(self._lines(path), start=1):
+                for _, name in _QUOTED.findall(text):
+                    quoted.setdefault(name, number)
+                for word in _WORD.findall(text):
+                    words.setdefault(word, number)
+            self._indexed[path] = (quoted, words)
+        return self._indexed[path]
+
     def _relative(self, path: Path) -> str:
-        return self.project.relative(path)
+        try:  # the paths here are built from the (resolved) root: no need to resolve
+            return str(path.relative_to(self.project.root))
+        except ValueError:
+            return self.project.relative(path)
 
     def _own_template(self, kind: str, name: str) -> Path | None:
         folder = _KIND_DIRS.get(kind)
@@ -66,32 +87,29 @@ class SourceMap:
         path = self.project.templates_dir / folder / f"{name}.sql.j2"
         return path if path.is_file() else None
 
-    def _find(self, path: Path, patterns: list[re.Pattern[str]]) -> int | None:
-        lines = self._lines(path)
-        for pattern in patterns:
-            for number, text in enumerate(lines, start=1):
-                if pattern.search(text):
-                    return number
-        return None
+    def _line_naming(self, path: Path, name: str) -> int | None:
+        """The first line of ``path`` that names ``name`` quoted, else as a word."""
+        quoted, words = self._names(path)
+        return quoted.get(name) or words.get(name)
 
     def _search(self, name: str, own: Path | None, creating: str | None = None
                 ) -> Location | None:
         """The first line naming ``name``: in ``own`` (quoted, then as a word), else in any
         template (a ``CREATE <creating>`` of it, then quoted, then as a word)."""
-        word = re.escape(name)
-        quoted = re.compile(rf"[\"']{word}[\"']")
-        bare = re.compile(rf"(?<![\w$]){word}(?![\w$])")
         if own is not None:
-            line = self._find(own, [quoted, bare])
-            return Location(self._relative(own), line or 1)
-        patterns = [quoted, bare]
+            return Location(self._relative(own), self._line_naming(own, name) or 1)
         if creating:
-            patterns.insert(0, re.compile(
+            word = re.escape(name)
+            create = re.compile(
                 rf"CREATE\s+(?:OR\s+REPLACE\s+)?{creating}\b.*?(?<![\w$]){word}(?![\w$])",
-                re.IGNORECASE))
-        for pattern in patterns:
+                re.IGNORECASE)
             for path in self._templates:
-                line = self._find(path, [pattern])
+                for number, text in enumerate(self._lines(path), start=1):
+                    if create.search(text):
+                        return Location(self._relative(path), number)
+        for index in (0, 1):
+            for path in self._templates:
+                line = self._names(path)[index].get(name)
                 if line is not None:
                     return Location(self._relative(path), line)
         return None
@@ -128,10 +146,8 @@ class SourceMap:
             member = name.rpartition(".")[2] if kind != "index" else name
             table_name = table or name.partition(".")[0]
             own = self._own_template("table", table_name)
-            word = re.escape(member)
             if own is not None:
-                line = self._find(own, [re.compile(rf"[\"']{word}[\"']"),
-                                        re.compile(rf"(?<![\w$]){word}(?![\w$])")])
+                line = self._line_naming(own, member)
                 if line is not None:
                     return Location(self._relative(own), line)
             else:

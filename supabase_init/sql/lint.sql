@@ -83,7 +83,9 @@ FROM pg_catalog.pg_constraint AS k
 JOIN rel AS c ON c.oid = k.conrelid
 WHERE k.contype = 'f'
 UNION ALL
--- Two indexes are the same when their definitions are, apart from the name.
+-- Two indexes are the same when they are built alike: access method,
+-- columns, operator classes, collations, options, expressions and predicate
+-- (the expressions deparsed only where there are some).
 SELECT 'index',
        i.relname,
        jsonb_build_object(
@@ -91,8 +93,12 @@ SELECT 'index',
            'constraint', (SELECT k.conname FROM pg_catalog.pg_constraint AS k
                           WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid
                           LIMIT 1),
-           'shape', pg_catalog.regexp_replace(pg_catalog.pg_get_indexdef(x.indexrelid),
-                                              '^CREATE (UNIQUE )?INDEX \S+ ON ', 'CREATE \1INDEX ON '))
+           'shape', pg_catalog.concat_ws(' ', i.relam, x.indisunique, x.indnullsnotdistinct,
+                                         x.indkey, x.indclass, x.indcollation, x.indoption,
+                                         CASE WHEN x.indexprs IS NOT NULL THEN
+                                             pg_catalog.pg_get_expr(x.indexprs, x.indrelid) END,
+                                         CASE WHEN x.indpred IS NOT NULL THEN
+                                             pg_catalog.pg_get_expr(x.indpred, x.indrelid) END))
 FROM pg_catalog.pg_index AS x
 JOIN pg_catalog.pg_class AS i ON i.oid = x.indexrelid
 JOIN rel AS c ON c.oid = x.indrelid
