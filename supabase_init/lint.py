@@ -471,8 +471,8 @@ def _write_always_true(command: str, using: str | None, with_check: str | None) 
         return "USING"
     if command in ("INSERT", "UPDATE", "ALL") and always_true(with_check):
         return "WITH CHECK"
-    if command == "INSERT" and with_check is None:
-        return "WITH CHECK"  # an INSERT policy without one admits every new row
+    # A policy without an expression admits nothing (PostgreSQL reads a missing
+    # one as false; an UPDATE or ALL policy checks new rows with its USING).
     return None
 
 
@@ -552,7 +552,7 @@ def _opens(policy: dict[str, Any], command: str) -> bool | None:
         check = policy["with_check"]
         if check is None and policy["command"] == "ALL":
             check = policy["using"]
-        return check is None or always_true(check)
+        return always_true(check)
     return always_true(policy["using"])
 
 
@@ -732,9 +732,7 @@ def _static_write_always_true(s: StaticInput) -> Iterator[StaticHit]:
         roles = _applies_to_api(p.roles)
         if p.command == "SELECT" or not p.permissive or not roles or not _unconditioned(p):
             continue
-        part = _write_always_true(p.command, p.using, p.with_check
-                                  if p.with_check is not None or p.command == "INSERT"
-                                  else p.using)
+        part = _write_always_true(p.command, p.using, p.with_check)
         if part:
             yield (_policy_object(p), f"{p.command} for {_who(roles)}: {part} is always true, "
                    "so every row can be written", None)
