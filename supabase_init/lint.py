@@ -87,6 +87,9 @@ class LintResult:
     rules: tuple[Rule, ...]  # the rules that ran
     seconds: float = 0.0
     statements: int = 0
+    # "rule: object" of each lint block entry that matched no finding (stale, or
+    # misspelt); only known when every rule ran (on a database).
+    unused_ignores: tuple[str, ...] = ()
 
     @property
     def active(self) -> tuple[Finding, ...]:
@@ -884,6 +887,16 @@ def suppress(findings: Iterable[Finding], config: Config) -> list[Finding]:
     return sorted(out, key=lambda f: (LEVELS.index(f.level), f.rule, f.object))
 
 
+def unused_ignores(findings: Sequence[Finding], config: Config) -> tuple[str, ...]:
+    """The lint block entries that match no finding, as "rule: object"."""
+    found = {(f.rule, f.object) for f in findings if f.suppressed is not None}
+    rules = {rule for rule, _ in found}
+    return tuple(f"{ignore.rule}: {item}" for ignore in config.lint_ignores
+                 for item in ignore.objects
+                 if (ignore.rule not in rules if item == "*"
+                     else (ignore.rule, item) not in found))
+
+
 def inspector(project: Project, schema: str, *, locate: bool = True
               ) -> Callable[[psycopg.Connection[Any]], LintResult]:
     """A callable that lints the catalog on a connection (for ``inspect`` of a
@@ -894,7 +907,8 @@ def inspector(project: Project, schema: str, *, locate: bool = True
         started = time.monotonic()
         findings = check_catalog(read_facts(conn, schema), project, locate=locate)
         return LintResult(schema, "planned", tuple(findings), RULES,
-                          seconds=time.monotonic() - started)
+                          seconds=time.monotonic() - started,
+                          unused_ignores=unused_ignores(findings, project.config))
     return inspect
 
 
@@ -941,4 +955,4 @@ def static_result(project: Project, sql: str, schema: str) -> LintResult:
 __all__ = ["ERROR", "INFO", "LEVELS", "RULES", "RULES_BY_ID", "WARN", "Facts", "Finding",
            "LintFailed", "LintResult", "Rule", "always_true", "check_catalog", "check_ignores",
            "check_static", "gate", "inspector", "locate_all", "per_row_calls", "read_facts",
-           "refusal", "static_result", "suppress"]
+           "refusal", "static_result", "suppress", "unused_ignores"]

@@ -317,6 +317,10 @@ def lint_text(result: LintResult, *, verbose: bool = False) -> str:
             lines.append(f"  {_where(f)}: {f.rule} ({f.level}): {f.object}: {f.message}")
             lines.append(f"      reason: {f.suppressed}")
         lines.append("")
+    if verbose and result.unused_ignores:
+        lines.append("Lint blocks that ignore nothing here (stale, or a misspelt object?):")
+        lines.extend(f"  {entry}" for entry in result.unused_ignores)
+        lines.append("")
     lines.append(lint_summary_line(result))
     return "\n".join(lines) + "\n"
 
@@ -339,6 +343,7 @@ def lint_json(result: LintResult, database: str | None, fail_on: str) -> str:
         "failed": result.fails(fail_on),
         "summary": {**result.counts(), "suppressed": len(result.suppressed)},
         "findings": [f.as_dict() for f in result.findings],
+        "unused_suppressions": list(result.unused_ignores),
         "rules": [_rule_json(rule) for rule in result.rules],
     }, indent=2) + "\n"
 

@@ -153,7 +153,8 @@ def test_json_and_github_formats(database, project) -> None:
     assert result.returncode == 2, result.stderr
     document = json.loads(result.stdout)
     assert set(document) == {"format_version", "command", "mode", "database", "schema",
-                             "fail_on", "failed", "summary", "findings", "rules"}
+                             "fail_on", "failed", "summary", "findings",
+                             "unused_suppressions", "rules"}
     assert (document["format_version"], document["command"], document["mode"]) == (
         1, "lint", "planned")
     assert document["summary"] == {"error": 1, "warn": 0, "info": 0, "suppressed": 0}
@@ -192,8 +193,8 @@ def test_fail_on_chooses_the_level_that_fails(database, project) -> None:
 
 def test_a_lint_block_ignores_a_rule_for_an_object_with_its_reason(database, project) -> None:
     add_notes_table(project)
-    add_config(project, '\nlint "rls_enabled_no_policy" {\n  ignore = ["table notes"]\n'
-                        '  reason = "only service_role reads notes"\n}\n')
+    add_config(project, '\nlint "rls_enabled_no_policy" {\n  ignore = ["table notes", '
+                        '"table campaigns"]\n  reason = "only service_role reads notes"\n}\n')
     result = lint(project, url=database.url)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.rstrip().endswith("Lint: 0 errors, 0 warnings, 0 notices "
@@ -202,6 +203,9 @@ def test_a_lint_block_ignores_a_rule_for_an_object_with_its_reason(database, pro
     verbose = lint(project, "--verbose", url=database.url)
     assert "reason: only service_role reads notes" in verbose.stdout
     assert "rls_enabled_no_policy (error): table notes" in verbose.stdout
+    # campaigns has policies: that entry ignores nothing, and --verbose says so.
+    assert ("Lint blocks that ignore nothing here (stale, or a misspelt object?):\n"
+            "  rls_enabled_no_policy: table campaigns\n") in verbose.stdout
 
 
 @pytest.mark.parametrize(("block", "offset", "message"), [
@@ -259,3 +263,34 @@ def test_static_takes_no_target(project) -> None:
     result = run_cli("lint", "--static", "--embedded", "--project", str(project))
     assert result.returncode == 1
     assert result.stderr == "Error: --static takes no target (--database-url, --embedded)\n"
+
+
+def test_lint_judges_the_state_apply_would_leave_not_the_database_as_it_is(
+        database, project) -> None:
+    assert run_cli("apply", "--quiet", "--project", str(project), "--database-url",
+                   database.url).returncode == 0
+    # By hand: customer_360 open to anon. apply would put it back, so the planned
+    # state is clean, while verify sees the drift.
+    database.execute("ALTER TABLE public.customer_360 DISABLE ROW LEVEL SECURITY; "
+                     "GRANT SELECT, INSERT ON public.customer_360 TO anon")
+    drifted = catalog_fingerprint(database.url)
+    result = lint(project, "--fail-on", "info", url=database.url)
+    assert result.returncode == 0, result.stdout
+    assert run_cli("verify", "--project", str(project), "--database-url",
+                   database.url).returncode == 2
+    assert catalog_fingerprint(database.url) == drifted
+
+
+def test_a_table_made_by_hand_is_judged_too_and_points_at_the_objects_list(
+        database, project) -> None:
+    assert run_cli("apply", "--quiet", "--project", str(project), "--database-url",
+                   database.url).returncode == 0
+    # apply leaves a table it does not manage alone: it stays open after apply.
+    database.execute("CREATE TABLE public.scratch (id int PRIMARY KEY, note text); "
+                     "GRANT SELECT ON public.scratch TO anon")
+    config = (project / "supabase-init.hcl").read_text(encoding="utf-8").splitlines()
+    objects_line = config.index("  tables = [") + 1
+    result = lint(project, url=database.url)
+    assert result.returncode == 2, result.stdout
+    assert (f"supabase-init.hcl:{objects_line}: rls_disabled_in_public: table scratch: "
+            in result.stdout), result.stdout
