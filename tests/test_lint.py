@@ -48,6 +48,11 @@ def lint(project: Path, *args: str, url: str | None = None):
     return run_cli("lint", "--project", str(project), *target, *args)
 
 
+def apply_ok(project: Path, url: str) -> None:
+    result = run_cli("apply", "--quiet", "--project", str(project), "--database-url", url)
+    assert result.returncode == 0, result.stderr
+
+
 def add_config(project: Path, text: str) -> None:
     path = project / "supabase-init.hcl"
     path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
@@ -108,8 +113,7 @@ def test_lint_never_changes_the_target(database, project) -> None:
     empty = catalog_fingerprint(database.url)
     assert lint(project, url=database.url).returncode == 0
     assert catalog_fingerprint(database.url) == empty
-    assert run_cli("apply", "--quiet", "--project", str(project), "--database-url",
-                   database.url).returncode == 0
+    apply_ok(project, database.url)
     applied = catalog_fingerprint(database.url)
     add_notes_table(project)
     add_config(project, ALWAYS_TRUE_FOR_EVERYONE)
@@ -267,8 +271,7 @@ def test_static_takes_no_target(project) -> None:
 
 def test_lint_judges_the_state_apply_would_leave_not_the_database_as_it_is(
         database, project) -> None:
-    assert run_cli("apply", "--quiet", "--project", str(project), "--database-url",
-                   database.url).returncode == 0
+    apply_ok(project, database.url)
     # By hand: customer_360 open to anon. apply would put it back, so the planned
     # state is clean, while verify sees the drift.
     database.execute("ALTER TABLE public.customer_360 DISABLE ROW LEVEL SECURITY; "
@@ -283,8 +286,7 @@ def test_lint_judges_the_state_apply_would_leave_not_the_database_as_it_is(
 
 def test_a_table_made_by_hand_is_judged_too_and_points_at_the_objects_list(
         database, project) -> None:
-    assert run_cli("apply", "--quiet", "--project", str(project), "--database-url",
-                   database.url).returncode == 0
+    apply_ok(project, database.url)
     # apply leaves a table it does not manage alone: it stays open after apply.
     database.execute("CREATE TABLE public.scratch (id int PRIMARY KEY, note text); "
                      "GRANT SELECT ON public.scratch TO anon")
