@@ -6,7 +6,7 @@ The pipeline, one call per step::
     write_template(project)                            # stage 1: templates -> .tpl
     script = render(project, project.sources(...))     # stage 2: .tpl -> Script
     with TargetChoice(database_url).open() as target:  # a DSN or an embedded server
-        result = apply(target, script)                 # or plan / verify
+        result = apply(target, script)                 # or plan / verify / lint
     report.apply_text(result, target)                  # what a command prints
 
 Each function does one step and returns a value; none prints. Errors are
@@ -17,14 +17,17 @@ that need them, so ``render`` never loads psycopg.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from . import build, transaction
+from . import lint as linting
 from .db import OnStatement, connect
 from .dsn import redact_dsn
 from .errors import SupabaseInitError
 from .files import write_atomic
 from .introspect import Change, Snapshot, snapshot_catalog
+from .lint import LEVELS, RULES, Finding, LintFailed, LintResult, Rule
 from .project import Project
 from .render import Script, render_script
 from .sqlsplit import Statement, split_statements
@@ -83,21 +86,51 @@ def write_file(path: Path, text: str) -> None:
 
 
 def apply(target: Target, script: Script, *, on_statement: OnStatement | None = None,
-          concurrent_indexes: bool = False) -> ApplyResult:
+          concurrent_indexes: bool = False, lint_project: Project | None = None) -> ApplyResult:
     """Run ``script`` in one transaction and commit it; what it changed.
 
     ``concurrent_indexes``: an index the script would add to a table that
     holds rows is built after the commit with CREATE INDEX CONCURRENTLY
     instead (writes to the table go on meanwhile).
+
+    ``lint_project``: lint the catalog inside the transaction, after the
+    script and before the commit; an error finding raises ``LintFailed`` and
+    nothing is committed (the result's ``inspected`` is the ``LintResult``).
     """
+    inspect = (linting.gate(lint_project, script.schema) if lint_project is not None
+               else None)
     return _compare(target, script, commit=True, on_statement=on_statement,
-                    concurrent_indexes=concurrent_indexes)
+                    concurrent_indexes=concurrent_indexes, inspect=inspect)
 
 
-def plan(target: Target, script: Script, *,
-         on_statement: OnStatement | None = None) -> Plan:
-    """What ``apply`` would change: the script run in a transaction that is rolled back."""
-    return _compare(target, script, commit=False, on_statement=on_statement)
+def plan(target: Target, script: Script, *, on_statement: OnStatement | None = None,
+         lint_project: Project | None = None) -> Plan:
+    """What ``apply`` would change: the script run in a transaction that is rolled back.
+
+    ``lint_project``: also lint the planned state, in the same transaction
+    (the result's ``inspected`` is the ``LintResult``; its findings are not
+    located, a summary needs no file and line).
+    """
+    inspect = (linting.inspector(lint_project, script.schema, locate=False)
+               if lint_project is not None else None)
+    return _compare(target, script, commit=False, on_statement=on_statement, inspect=inspect)
+
+
+def lint(target: Target | None, script: Script, project: Project) -> LintResult:
+    """The lint rules on the state ``script`` would leave on ``target``, rolled back.
+
+    The script runs in a transaction, the rules read the catalog after its
+    last statement, and the transaction is rolled back: the target is never
+    changed. ``target`` None: the static forms of the rules only (the
+    config, the templates and the rendered SQL; no database).
+    """
+    if target is None:
+        return linting.static_result(project, script.sql, script.schema)
+    run: transaction.ScriptRun[None] = transaction.run_in_transaction(
+        target.dsn, script.sql, commit=False, settings=script.settings,
+        inspect=linting.inspector(project, script.schema))
+    assert isinstance(run.inspected, LintResult)
+    return dataclasses.replace(run.inspected, seconds=run.seconds, statements=run.statements)
 
 
 def verify(target: Target, script: Script) -> Plan:
@@ -112,11 +145,12 @@ def snapshot(target: Target, script: Script) -> Snapshot:
 
 
 def _compare(target: Target, script: Script, *, commit: bool,
-             on_statement: OnStatement | None, concurrent_indexes: bool = False) -> Comparison:
+             on_statement: OnStatement | None, concurrent_indexes: bool = False,
+             inspect: transaction.Body | None = None) -> Comparison:
     return transaction.run_and_compare(
         target.dsn, script.sql, schema=script.schema, roles=script.roles, commit=commit,
         settings=script.settings, on_statement=on_statement,
-        concurrent_indexes=concurrent_indexes)
+        concurrent_indexes=concurrent_indexes, inspect=inspect)
 
 
 def url_target(dsn: str) -> Target:
@@ -124,9 +158,10 @@ def url_target(dsn: str) -> Target:
     return Target(dsn)
 
 
-__all__ = ["HAZARD_ROWS", "SUPABASE_LOCAL_DATABASE_URL", "SUPABASE_LOCAL_DATABASE_URL_REDACTED",
-           "ApplyResult", "Change", "Comparison",
-           "Plan", "Project", "Script", "Snapshot", "Statement", "Target", "TargetChoice",
-           "VariableSources", "apply", "build_template", "plan", "redact_dsn", "render",
+__all__ = ["HAZARD_ROWS", "LEVELS", "RULES", "SUPABASE_LOCAL_DATABASE_URL",
+           "SUPABASE_LOCAL_DATABASE_URL_REDACTED", "ApplyResult",
+           "Change", "Comparison", "Finding", "LintFailed", "LintResult", "Plan", "Project",
+           "Rule", "Script", "Snapshot", "Statement", "Target", "TargetChoice",
+           "VariableSources", "apply", "build_template", "lint", "plan", "redact_dsn", "render",
            "snapshot", "split_statements", "stale_diff", "url_target", "verify",
            "write_file", "write_template"]
