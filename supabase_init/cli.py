@@ -13,15 +13,24 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperCommand
 
-from . import api, report
+from . import api
 from .errors import SupabaseInitError
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+
+
+def _report() -> ModuleType:
+    """The reporting module, imported on first use: it loads the database side of the
+    package, which `build` and `render` never need."""
+    from . import report
+
+    return report
 
 app = typer.Typer(
     name="supabase-init",
@@ -185,12 +194,12 @@ def apply(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = Non
                         lock_timeout=lock_timeout, statement_timeout=statement_timeout)
     with choice.open() as target:
         if target.kept and not quiet:
-            typer.echo(report.kept_server_notice(target), err=True, nl=False)
-        with report.StatementProgress(enabled=None if not quiet else False) as progress:
+            typer.echo(_report().kept_server_notice(target), err=True, nl=False)
+        with _report().StatementProgress(enabled=None if not quiet else False) as progress:
             result = api.apply(target, script, on_statement=progress,
                                concurrent_indexes=concurrent_indexes)
     if json_output or not quiet:
-        sys.stdout.write((report.apply_json if json_output else report.apply_text)(
+        sys.stdout.write((_report().apply_json if json_output else _report().apply_text)(
             result, target))
 
 
@@ -216,7 +225,7 @@ def _plan_and_print(ctx: typer.Context, command: str, project: Path, var: list[s
                         lock_timeout=timeouts[0], statement_timeout=timeouts[1])
     with api.TargetChoice(database_url).open() as target:
         result = api.plan(target, script)
-    sys.stdout.write(report.plan_report(command, result, script.schema, target, json_output,
+    sys.stdout.write(_report().plan_report(command, result, script.schema, target, json_output,
                                         hazard_rows))
     return result.changed
 
@@ -267,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = app(args=argv, prog_name="supabase-init", standalone_mode=False)
     except SupabaseInitError as e:
-        typer.echo(report.error_line(e.message), err=True)
+        typer.echo(_report().error_line(e.message), err=True)
         return e.exit_code
     except typer.Exit as e:
         return int(e.exit_code or 0)
@@ -284,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         if not hasattr(e, "format_message"):
             if os.environ.get("SUPABASE_INIT_DEBUG"):
                 raise
-            typer.echo(report.unexpected_error_line(e, sys.argv[1:] if argv is None else argv),
+            typer.echo(_report().unexpected_error_line(e, sys.argv[1:] if argv is None else argv),
                        err=True)
             return EXIT_ERROR
         message = e.format_message()
@@ -294,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         ctx = getattr(e, "ctx", None)
         if ctx is not None:
             message = f"{message} (see '{ctx.command_path} --help')"
-        typer.echo(report.error_line(message), err=True)
+        typer.echo(_report().error_line(message), err=True)
         return EXIT_ERROR
     return result if isinstance(result, int) else EXIT_OK
 
