@@ -114,7 +114,9 @@ def run_in_transaction(target: str | psycopg.Connection[Any],
         if body is not None:
             result = body(conn)
         execute_script(conn, statements[split:], on_statement=offset(split))
-        locks = read_locks(conn)
+        locks = read_locks(conn, is_new=(
+            None if not isinstance(before, Snapshot) else
+            lambda schema, kind, name: schema == before.schema and before.get(kind, name) is None))
         if snapshot is not None:
             after = _read_catalog(snapshot, conn)
         if commit:

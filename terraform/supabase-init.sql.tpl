@@ -563,6 +563,22 @@ BEGIN
 END
 $do$;
 
+-- Room on each page for a row's next version: a recipient's status moves
+-- forward a few times, and an update whose new version fits on the row's
+-- page, changing no indexed column, is HOT (no index entry written). It
+-- applies to pages written from now on; ALTER TABLE ... SET takes SHARE
+-- UPDATE EXCLUSIVE, which blocks neither reads nor writes, and only where
+-- the setting differs.
+DO $do$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_class AS c
+                   WHERE c.oid = '"${schema}".campaign_recipients'::pg_catalog.regclass
+                     AND c.reloptions @> ARRAY['fillfactor=80']) THEN
+        ALTER TABLE "${schema}".campaign_recipients SET (fillfactor = 80);
+    END IF;
+END
+$do$;
+
 -- How many recipients each campaign has in each status: what the dashboard
 -- views read instead of counting campaign_recipients, so they cost in
 -- proportion to the campaigns, not to all recipients ever sent. A campaign's
