@@ -203,12 +203,12 @@ BEGIN
         WITH delta (campaign_id, status, n) AS (SELECT n.campaign_id, n.status, pg_catalog.count(*) FROM new_rows AS n GROUP BY 1, 2),
         change AS (
             SELECT d.campaign_id,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''pending''), 0)::bigint AS pending,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''sent''), 0)::bigint AS sent,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''delivered''), 0)::bigint AS delivered,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''opened''), 0)::bigint AS opened,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''clicked''), 0)::bigint AS clicked,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''failed''), 0)::bigint AS failed
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''pending''), 0)::integer AS pending,
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''sent''), 0)::integer AS sent,
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''delivered''), 0)::integer AS delivered,
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''opened''), 0)::integer AS opened,
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''clicked''), 0)::integer AS clicked,
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''failed''), 0)::integer AS failed
             FROM delta AS d
             GROUP BY d.campaign_id
         ),
@@ -233,12 +233,12 @@ BEGIN
         WITH delta (campaign_id, status, n) AS (SELECT o.campaign_id, o.status, -pg_catalog.count(*) FROM old_rows AS o GROUP BY 1, 2 UNION ALL SELECT n.campaign_id, n.status, pg_catalog.count(*) FROM new_rows AS n GROUP BY 1, 2),
         change AS (
             SELECT d.campaign_id,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''pending''), 0)::bigint AS pending,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''sent''), 0)::bigint AS sent,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''delivered''), 0)::bigint AS delivered,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''opened''), 0)::bigint AS opened,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''clicked''), 0)::bigint AS clicked,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''failed''), 0)::bigint AS failed
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''pending''), 0)::integer AS pending,
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''sent''), 0)::integer AS sent,
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''delivered''), 0)::integer AS delivered,
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''opened''), 0)::integer AS opened,
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''clicked''), 0)::integer AS clicked,
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''failed''), 0)::integer AS failed
             FROM delta AS d
             GROUP BY d.campaign_id
         ),
@@ -263,12 +263,12 @@ BEGIN
         WITH delta (campaign_id, status, n) AS (SELECT o.campaign_id, o.status, -pg_catalog.count(*) FROM old_rows AS o GROUP BY 1, 2),
         change AS (
             SELECT d.campaign_id,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''pending''), 0)::bigint AS pending,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''sent''), 0)::bigint AS sent,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''delivered''), 0)::bigint AS delivered,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''opened''), 0)::bigint AS opened,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''clicked''), 0)::bigint AS clicked,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''failed''), 0)::bigint AS failed
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''pending''), 0)::integer AS pending,
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''sent''), 0)::integer AS sent,
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''delivered''), 0)::integer AS delivered,
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''opened''), 0)::integer AS opened,
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''clicked''), 0)::integer AS clicked,
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''failed''), 0)::integer AS failed
             FROM delta AS d
             GROUP BY d.campaign_id
         ),
@@ -318,12 +318,12 @@ BEGIN
         WITH delta (campaign_id, status, n) AS (SELECT n.campaign_id, n.status, pg_catalog.count(*) FROM new_rows AS n GROUP BY 1, 2),
         change AS (
             SELECT d.campaign_id,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''pending''), 0)::bigint AS pending,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''sent''), 0)::bigint AS sent,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''delivered''), 0)::bigint AS delivered,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''opened''), 0)::bigint AS opened,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''clicked''), 0)::bigint AS clicked,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''failed''), 0)::bigint AS failed
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''pending''), 0)::integer AS pending,
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''sent''), 0)::integer AS sent,
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''delivered''), 0)::integer AS delivered,
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''opened''), 0)::integer AS opened,
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''clicked''), 0)::integer AS clicked,
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''failed''), 0)::integer AS failed
             FROM delta AS d
             GROUP BY d.campaign_id
         ),
@@ -348,12 +348,12 @@ BEGIN
         WITH delta (campaign_id, status, n) AS (SELECT o.campaign_id, o.status, -pg_catalog.count(*) FROM old_rows AS o GROUP BY 1, 2 UNION ALL SELECT n.campaign_id, n.status, pg_catalog.count(*) FROM new_rows AS n GROUP BY 1, 2),
         change AS (
             SELECT d.campaign_id,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''pending''), 0)::bigint AS pending,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''sent''), 0)::bigint AS sent,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''delivered''), 0)::bigint AS delivered,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''opened''), 0)::bigint AS opened,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''clicked''), 0)::bigint AS clicked,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''failed''), 0)::bigint AS failed
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''pending''), 0)::integer AS pending,
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''sent''), 0)::integer AS sent,
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''delivered''), 0)::integer AS delivered,
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''opened''), 0)::integer AS opened,
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''clicked''), 0)::integer AS clicked,
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''failed''), 0)::integer AS failed
             FROM delta AS d
             GROUP BY d.campaign_id
         ),
@@ -378,12 +378,12 @@ BEGIN
         WITH delta (campaign_id, status, n) AS (SELECT o.campaign_id, o.status, -pg_catalog.count(*) FROM old_rows AS o GROUP BY 1, 2),
         change AS (
             SELECT d.campaign_id,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''pending''), 0)::bigint AS pending,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''sent''), 0)::bigint AS sent,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''delivered''), 0)::bigint AS delivered,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''opened''), 0)::bigint AS opened,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''clicked''), 0)::bigint AS clicked,
-                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''failed''), 0)::bigint AS failed
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''pending''), 0)::integer AS pending,
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''sent''), 0)::integer AS sent,
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''delivered''), 0)::integer AS delivered,
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''opened''), 0)::integer AS opened,
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''clicked''), 0)::integer AS clicked,
+                   coalesce(pg_catalog.sum(d.n) FILTER (WHERE d.status = ''failed''), 0)::integer AS failed
             FROM delta AS d
             GROUP BY d.campaign_id
         ),
@@ -587,16 +587,19 @@ $do$;
 -- for each other); a campaign without recipients has none. Kept by the
 -- statement-level triggers below. Nobody below service_role may write it; a
 -- viewer may read it (the views are security_invoker, so their readers need
--- that), with the same row level security as campaign_recipients.
+-- that), with the same row level security as campaign_recipients. The
+-- counts are integers (their sums, bigint): summing integers is twice as
+-- fast as summing bigints (numeric), and a campaign may so have up to
+-- 2,147,483,647 recipients in each status.
 CREATE TABLE IF NOT EXISTS "${schema}".campaign_recipient_counts (
     campaign_id uuid NOT NULL,
     id bigint NOT NULL GENERATED ALWAYS AS IDENTITY,
-    pending bigint NOT NULL DEFAULT 0,
-    sent bigint NOT NULL DEFAULT 0,
-    delivered bigint NOT NULL DEFAULT 0,
-    opened bigint NOT NULL DEFAULT 0,
-    clicked bigint NOT NULL DEFAULT 0,
-    failed bigint NOT NULL DEFAULT 0,
+    pending integer NOT NULL DEFAULT 0,
+    sent integer NOT NULL DEFAULT 0,
+    delivered integer NOT NULL DEFAULT 0,
+    opened integer NOT NULL DEFAULT 0,
+    clicked integer NOT NULL DEFAULT 0,
+    failed integer NOT NULL DEFAULT 0,
     CONSTRAINT campaign_recipient_counts_pkey PRIMARY KEY (campaign_id, id)
 );
 
@@ -730,12 +733,12 @@ BEGIN
             (4, 'campaign_recipients', 15, 'updated_at', 'ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now()', 'now()', true),
             (5, 'campaign_recipient_counts', 1, 'campaign_id', 'ADD COLUMN IF NOT EXISTS campaign_id uuid NOT NULL', NULL, true),
             (5, 'campaign_recipient_counts', 2, 'id', 'ADD COLUMN IF NOT EXISTS id bigint NOT NULL GENERATED ALWAYS AS IDENTITY', NULL, true),
-            (5, 'campaign_recipient_counts', 3, 'pending', 'ADD COLUMN IF NOT EXISTS pending bigint NOT NULL DEFAULT 0', '0', true),
-            (5, 'campaign_recipient_counts', 4, 'sent', 'ADD COLUMN IF NOT EXISTS sent bigint NOT NULL DEFAULT 0', '0', true),
-            (5, 'campaign_recipient_counts', 5, 'delivered', 'ADD COLUMN IF NOT EXISTS delivered bigint NOT NULL DEFAULT 0', '0', true),
-            (5, 'campaign_recipient_counts', 6, 'opened', 'ADD COLUMN IF NOT EXISTS opened bigint NOT NULL DEFAULT 0', '0', true),
-            (5, 'campaign_recipient_counts', 7, 'clicked', 'ADD COLUMN IF NOT EXISTS clicked bigint NOT NULL DEFAULT 0', '0', true),
-            (5, 'campaign_recipient_counts', 8, 'failed', 'ADD COLUMN IF NOT EXISTS failed bigint NOT NULL DEFAULT 0', '0', true),
+            (5, 'campaign_recipient_counts', 3, 'pending', 'ADD COLUMN IF NOT EXISTS pending integer NOT NULL DEFAULT 0', '0', true),
+            (5, 'campaign_recipient_counts', 4, 'sent', 'ADD COLUMN IF NOT EXISTS sent integer NOT NULL DEFAULT 0', '0', true),
+            (5, 'campaign_recipient_counts', 5, 'delivered', 'ADD COLUMN IF NOT EXISTS delivered integer NOT NULL DEFAULT 0', '0', true),
+            (5, 'campaign_recipient_counts', 6, 'opened', 'ADD COLUMN IF NOT EXISTS opened integer NOT NULL DEFAULT 0', '0', true),
+            (5, 'campaign_recipient_counts', 7, 'clicked', 'ADD COLUMN IF NOT EXISTS clicked integer NOT NULL DEFAULT 0', '0', true),
+            (5, 'campaign_recipient_counts', 8, 'failed', 'ADD COLUMN IF NOT EXISTS failed integer NOT NULL DEFAULT 0', '0', true),
             (6, 'customer_360', 1, 'id', 'ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid()', 'gen_random_uuid()', true),
             (6, 'customer_360', 2, 'customer_id', 'ADD COLUMN IF NOT EXISTS customer_id text NOT NULL', NULL, true),
             (6, 'customer_360', 3, 'email', 'ADD COLUMN IF NOT EXISTS email text', NULL, false),
@@ -971,14 +974,12 @@ BEGIN
     coalesce(k.sent + k.delivered + k.opened + k.clicked, 0) AS sent_recipients,
     coalesce(k.failed, 0) AS failed_recipients
 FROM "${schema}".campaigns AS c
-LEFT JOIN (
-    SELECT campaign_id,
-           sum(pending)::bigint AS pending, sum(sent)::bigint AS sent,
-           sum(delivered)::bigint AS delivered, sum(opened)::bigint AS opened,
-           sum(clicked)::bigint AS clicked, sum(failed)::bigint AS failed
-    FROM "${schema}".campaign_recipient_counts
-    GROUP BY campaign_id
-) AS k ON k.campaign_id = c.id
+LEFT JOIN LATERAL (
+    SELECT sum(n.pending) AS pending, sum(n.sent) AS sent, sum(n.delivered) AS delivered,
+           sum(n.opened) AS opened, sum(n.clicked) AS clicked, sum(n.failed) AS failed
+    FROM "${schema}".campaign_recipient_counts AS n
+    WHERE n.campaign_id = c.id
+) AS k ON true
 WHERE c.status = ''active''';
         -- One distinct description of the two: the same view.
         SELECT pg_catalog.count(DISTINCT (
@@ -1008,14 +1009,12 @@ WHERE c.status = ''active''';
     coalesce(k.sent + k.delivered + k.opened + k.clicked, 0) AS sent_recipients,
     coalesce(k.failed, 0) AS failed_recipients
 FROM "${schema}".campaigns AS c
-LEFT JOIN (
-    SELECT campaign_id,
-           sum(pending)::bigint AS pending, sum(sent)::bigint AS sent,
-           sum(delivered)::bigint AS delivered, sum(opened)::bigint AS opened,
-           sum(clicked)::bigint AS clicked, sum(failed)::bigint AS failed
-    FROM "${schema}".campaign_recipient_counts
-    GROUP BY campaign_id
-) AS k ON k.campaign_id = c.id
+LEFT JOIN LATERAL (
+    SELECT sum(n.pending) AS pending, sum(n.sent) AS sent, sum(n.delivered) AS delivered,
+           sum(n.opened) AS opened, sum(n.clicked) AS clicked, sum(n.failed) AS failed
+    FROM "${schema}".campaign_recipient_counts AS n
+    WHERE n.campaign_id = c.id
+) AS k ON true
 WHERE c.status = ''active''';
     END IF;
 END
@@ -1045,9 +1044,8 @@ BEGIN
     FROM "${schema}".campaigns AS c
     LEFT JOIN (
         SELECT campaign_id,
-               sum(pending)::bigint AS pending, sum(sent)::bigint AS sent,
-               sum(delivered)::bigint AS delivered, sum(opened)::bigint AS opened,
-               sum(clicked)::bigint AS clicked, sum(failed)::bigint AS failed
+               sum(pending) AS pending, sum(sent) AS sent, sum(delivered) AS delivered,
+               sum(opened) AS opened, sum(clicked) AS clicked, sum(failed) AS failed
         FROM "${schema}".campaign_recipient_counts
         GROUP BY campaign_id
     ) AS k ON k.campaign_id = c.id
@@ -1084,9 +1082,8 @@ FROM funnel';
     FROM "${schema}".campaigns AS c
     LEFT JOIN (
         SELECT campaign_id,
-               sum(pending)::bigint AS pending, sum(sent)::bigint AS sent,
-               sum(delivered)::bigint AS delivered, sum(opened)::bigint AS opened,
-               sum(clicked)::bigint AS clicked, sum(failed)::bigint AS failed
+               sum(pending) AS pending, sum(sent) AS sent, sum(delivered) AS delivered,
+               sum(opened) AS opened, sum(clicked) AS clicked, sum(failed) AS failed
         FROM "${schema}".campaign_recipient_counts
         GROUP BY campaign_id
     ) AS k ON k.campaign_id = c.id
