@@ -382,6 +382,8 @@ QUERIES = {
         "AND churn_risk = 'high' ORDER BY ltv DESC LIMIT 100", "", None),
 }
 
+QUERY_RUNS = 25
+
 # The write costs: 100,000 recipients of campaigns 1..1000 move one status on;
 # 100,000 new recipients over the same campaigns.
 UPDATE_100K = """
@@ -522,10 +524,12 @@ def _bench_queries(bench: Bench, conns: dict[str, Any], sizes: Sizes) -> None:
                 with without_secondary_indexes(conn, drop):
                     used[name] = indexes_used(conn, query)
                     answers[name] = sorted(map(repr, as_viewer(conn, query)[1]))
+                    # Milliseconds each, on a shared machine: more runs than the commands.
+                    runs = max(bench.runs, QUERY_RUNS)
                     times[name] = statistics.median(server_seconds(conn, query)
-                                                    for _ in range(bench.runs))
+                                                    for _ in range(runs))
                     client[name] = statistics.median(as_viewer(conn, query)[0]
-                                                     for _ in range(bench.runs))
+                                                     for _ in range(runs))
             if answers["new"] != answers["old"]:
                 raise SystemExit(f"{label}: the new and the old schema answer differently")
             suffix = ", secondary indexes dropped" if drop else ""
