@@ -590,10 +590,12 @@ $do$;
 -- that), with the same row level security as campaign_recipients. The
 -- counts are integers (their sums, bigint): summing integers is twice as
 -- fast as summing bigints (numeric), and a campaign may so have up to
--- 2,147,483,647 recipients in each status.
+-- 2,147,483,647 recipients in each status. A row's id is a uuid, not an
+-- identity: a sequence is an object the grants here do not manage (on
+-- Supabase, default privileges would give the API roles its USAGE).
 CREATE TABLE IF NOT EXISTS "${schema}".campaign_recipient_counts (
     campaign_id uuid NOT NULL,
-    id bigint NOT NULL GENERATED ALWAYS AS IDENTITY,
+    id uuid NOT NULL DEFAULT gen_random_uuid(),
     pending integer NOT NULL DEFAULT 0,
     sent integer NOT NULL DEFAULT 0,
     delivered integer NOT NULL DEFAULT 0,
@@ -732,7 +734,7 @@ BEGIN
             (4, 'campaign_recipients', 14, 'created_at', 'ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now()', 'now()', true),
             (4, 'campaign_recipients', 15, 'updated_at', 'ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now()', 'now()', true),
             (5, 'campaign_recipient_counts', 1, 'campaign_id', 'ADD COLUMN IF NOT EXISTS campaign_id uuid NOT NULL', NULL, true),
-            (5, 'campaign_recipient_counts', 2, 'id', 'ADD COLUMN IF NOT EXISTS id bigint NOT NULL GENERATED ALWAYS AS IDENTITY', NULL, true),
+            (5, 'campaign_recipient_counts', 2, 'id', 'ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid()', 'gen_random_uuid()', true),
             (5, 'campaign_recipient_counts', 3, 'pending', 'ADD COLUMN IF NOT EXISTS pending integer NOT NULL DEFAULT 0', '0', true),
             (5, 'campaign_recipient_counts', 4, 'sent', 'ADD COLUMN IF NOT EXISTS sent integer NOT NULL DEFAULT 0', '0', true),
             (5, 'campaign_recipient_counts', 5, 'delivered', 'ADD COLUMN IF NOT EXISTS delivered integer NOT NULL DEFAULT 0', '0', true),
