@@ -15,13 +15,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .db import OnStatement, connect, current_timeouts, execute_script, split_script
 from .errors import ApplyError
-from .introspect import Change, HeldLock, Snapshot, diff_snapshots, read_locks, snapshot_catalog
-from .sqlsplit import Statement
 
 if TYPE_CHECKING:
     import psycopg
+
+    from .db import OnStatement
+    from .introspect import Change, HeldLock, Snapshot
+    from .sqlsplit import Statement
 
 S = TypeVar("S")
 
@@ -75,6 +76,9 @@ def run_in_transaction(target: str | psycopg.Connection[Any],
     import psycopg
     from psycopg import pq
     from psycopg import sql as pgsql
+
+    from .db import connect, execute_script, split_script
+    from .introspect import Snapshot, read_locks
 
     started = time.monotonic()
     body: Body | None = sql if callable(sql) else None
@@ -150,6 +154,8 @@ def _read_catalog(snapshot: Callable[[psycopg.Connection[Any]], S],
                   conn: psycopg.Connection[Any]) -> S:
     import psycopg
     from psycopg import errors
+
+    from .db import current_timeouts
 
     with conn.cursor() as cur:
         lock_timeout = current_timeouts(cur).get("lock_timeout")
@@ -332,6 +338,9 @@ def run_and_compare(dsn: str, sql: str | Sequence[Statement], *, schema: str,
     on meanwhile). A failed build drops the invalid index it left and raises
     ApplyError naming it; what was committed stays, and a re-run finishes.
     """
+
+    from .db import connect
+    from .introspect import diff_snapshots, snapshot_catalog
 
     def snapshot(conn: psycopg.Connection[Any]) -> Snapshot:
         return snapshot_catalog(conn, schema=schema, roles=roles)
