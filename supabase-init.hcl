@@ -63,12 +63,18 @@ access "crm" {
 
 # In creation order: each has a template templates/<kind>/<name>.sql.j2.
 objects {
-  functions = ["set_updated_at()", "guard_created_by()"]
+  functions = [
+    "set_updated_at()",
+    "guard_created_by()",
+    "count_campaign_recipients()",
+    "recount_campaign_recipients()",
+  ]
   tables = [
     "target_group_mappings",
     "campaigns",
     "campaign_executions",
     "campaign_recipients",
+    "campaign_recipient_counts",
     "customer_360",
     "customer_activities",
   ]
@@ -107,6 +113,15 @@ grant "crm_activities" {
   roles      = ["authenticated"]
   privileges = ["SELECT", "INSERT", "DELETE"]
   tables     = ["customer_activities"]
+}
+
+# The recipient counters are written only by their triggers (and
+# service_role); a viewer reads them, through the views, which are
+# security_invoker and so need the reader's own SELECT.
+grant "crm_counts" {
+  roles      = ["authenticated"]
+  privileges = ["SELECT"]
+  tables     = ["campaign_recipient_counts"]
 }
 
 grant "views_read" {
@@ -225,6 +240,12 @@ policy "campaign_recipients" "admins_delete" {
   roles   = ["authenticated"]
   command = "DELETE"
   level   = "admin"
+}
+
+policy "campaign_recipient_counts" "viewers_read" {
+  roles   = ["authenticated"]
+  command = "SELECT"
+  level   = "viewer"
 }
 
 policy "customer_360" "viewers_read" {

@@ -12,51 +12,83 @@ The pipeline, one call per step::
 Each function does one step and returns a value; none prints. Errors are
 ``SupabaseInitError`` subclasses (``errors``) with a one-line message.
 Heavy modules (psycopg, Jinja, python-hcl2) are imported only by the steps
-that need them, so ``render`` never loads psycopg.
+that need them, so ``render`` never loads psycopg; the database side of this
+package (``transaction``, ``db``, ``introspect``, ``target``) is loaded on
+first use of one of its names, so a command that needs no database does not
+pay for importing it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from . import build, transaction
-from . import lint as linting
-from .db import OnStatement, connect
-from .dsn import redact_dsn
 from .errors import SupabaseInitError
 from .files import write_atomic
-from .introspect import Change, Snapshot, snapshot_catalog
-from .lint import LEVELS, RULES, Finding, LintFailed, LintResult, Rule
 from .project import Project
 from .render import Script, render_script
-from .sqlsplit import Statement, split_statements
-from .target import (
-    SUPABASE_LOCAL_DATABASE_URL,
-    SUPABASE_LOCAL_DATABASE_URL_REDACTED,
-    Target,
-    TargetChoice,
-)
-from .transaction import HAZARD_ROWS, Comparison
 from .variables import VariableSources
 
-# A plan and an apply are the same comparison, committed or rolled back.
-Plan = Comparison
-ApplyResult = Comparison
+if TYPE_CHECKING:
+    from . import transaction
+    from .db import OnStatement
+    from .dsn import redact_dsn
+    from .introspect import Change, Snapshot
+    from .lint import LEVELS, RULES, Finding, LintFailed, LintResult, Rule
+    from .sqlsplit import Statement, split_statements
+    from .target import (
+        SUPABASE_LOCAL_DATABASE_URL,
+        SUPABASE_LOCAL_DATABASE_URL_REDACTED,
+        Target,
+        TargetChoice,
+    )
+    from .transaction import HAZARD_ROWS, Comparison
+
+    # A plan and an apply are the same comparison, committed or rolled back.
+    Plan = Comparison
+    ApplyResult = Comparison
+
+# Names this module hands out from the database side, loaded on first use.
+_LAZY = {"OnStatement": "db", "redact_dsn": "dsn", "Change": "introspect",
+         "Snapshot": "introspect", "Statement": "sqlsplit", "split_statements": "sqlsplit",
+         "SUPABASE_LOCAL_DATABASE_URL": "target",
+         "SUPABASE_LOCAL_DATABASE_URL_REDACTED": "target", "Target": "target",
+         "TargetChoice": "target", "HAZARD_ROWS": "transaction", "Comparison": "transaction",
+         "Plan": "transaction", "ApplyResult": "transaction", "LEVELS": "lint",
+         "RULES": "lint", "Finding": "lint", "LintFailed": "lint", "LintResult": "lint",
+         "Rule": "lint"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    found = getattr(importlib.import_module(f"{__package__}.{module}"),
+                    "Comparison" if name in ("Plan", "ApplyResult") else name)
+    globals()[name] = found
+    return found
 
 
 def build_template(project: Project) -> str:
     """Stage 1: the Terraform template the config and templates give."""
+    from . import build
+
     return build.build_template(project)
 
 
 def write_template(project: Project) -> bool:
     """Build and write ``terraform/supabase-init.sql.tpl`` atomically; True if it changed."""
+    from . import build
+
     return build.write_template(project)
 
 
 def stale_diff(project: Project) -> str:
     """A unified diff from the committed ``.tpl`` to a fresh build ('' when current)."""
+    from . import build
+
     return build.stale_diff(project)
 
 
@@ -72,6 +104,8 @@ def render(project: Project, sources: VariableSources | None = None, *,
     when the config declares no such variable.
     """
     if not allow_stale:
+        from . import build
+
         build.require_current(project)
     return render_script(project, sources, {"lock_timeout": lock_timeout,
                                             "statement_timeout": statement_timeout})
@@ -97,6 +131,8 @@ def apply(target: Target, script: Script, *, on_statement: OnStatement | None = 
     script and before the commit; an error finding raises ``LintFailed`` and
     nothing is committed (the result's ``inspected`` is the ``LintResult``).
     """
+    from . import lint as linting
+
     inspect = (linting.gate(lint_project, script.schema) if lint_project is not None
                else None)
     return _compare(target, script, commit=True, on_statement=on_statement,
@@ -111,6 +147,8 @@ def plan(target: Target, script: Script, *, on_statement: OnStatement | None = N
     (the result's ``inspected`` is the ``LintResult``; its findings are not
     located, a summary needs no file and line).
     """
+    from . import lint as linting
+
     inspect = (linting.inspector(lint_project, script.schema, locate=False)
                if lint_project is not None else None)
     return _compare(target, script, commit=False, on_statement=on_statement, inspect=inspect)
@@ -124,12 +162,15 @@ def lint(target: Target | None, script: Script, project: Project) -> LintResult:
     changed. ``target`` None: the static forms of the rules only (the
     config, the templates and the rendered SQL; no database).
     """
+    from . import lint as linting
+    from . import transaction
+
     if target is None:
         return linting.static_result(project, script.sql, script.schema)
     run: transaction.ScriptRun[None] = transaction.run_in_transaction(
         target.dsn, script.sql, commit=False, settings=script.settings,
         inspect=linting.inspector(project, script.schema))
-    assert isinstance(run.inspected, LintResult)
+    assert isinstance(run.inspected, linting.LintResult)
     return dataclasses.replace(run.inspected, seconds=run.seconds, statements=run.statements)
 
 
@@ -140,6 +181,9 @@ def verify(target: Target, script: Script) -> Plan:
 
 def snapshot(target: Target, script: Script) -> Snapshot:
     """The catalog of the script's schema and roles as it is now (read only)."""
+    from .db import connect
+    from .introspect import snapshot_catalog
+
     with connect(target.dsn) as conn:
         return snapshot_catalog(conn, schema=script.schema, roles=script.roles)
 
@@ -147,6 +191,8 @@ def snapshot(target: Target, script: Script) -> Snapshot:
 def _compare(target: Target, script: Script, *, commit: bool,
              on_statement: OnStatement | None, concurrent_indexes: bool = False,
              inspect: transaction.Body | None = None) -> Comparison:
+    from . import transaction
+
     return transaction.run_and_compare(
         target.dsn, script.sql, schema=script.schema, roles=script.roles, commit=commit,
         settings=script.settings, on_statement=on_statement,
@@ -155,6 +201,8 @@ def _compare(target: Target, script: Script, *, commit: bool,
 
 def url_target(dsn: str) -> Target:
     """A target for a connection string (no server is started)."""
+    from .target import Target
+
     return Target(dsn)
 
 

@@ -10,6 +10,7 @@ template, never touches a database, never prints.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import os
@@ -55,8 +56,69 @@ def _template_line(exc: BaseException, templates_dir: Path) -> tuple[str | None,
     return found
 
 
+# The environment's options, part of every bytecode cache file's name: code
+# Jinja compiled under other options is never loaded.
+_OPTIONS = {"undefined": "StrictUndefined", "keep_trailing_newline": True, "trim_blocks": True,
+            "lstrip_blocks": True, "autoescape": False}
+
+
+def bytecode_cache_dir() -> Path | None:
+    """Where Jinja keeps the templates' compiled code between builds, or None for no cache.
+
+    As for the config's parse cache: ``$SUPABASE_INIT_CACHE_DIR`` (``off``
+    disables it), else ``$XDG_CACHE_HOME/supabase-init``, else
+    ``~/.cache/supabase-init``; the code goes in its ``jinja`` directory. The
+    cache holds code that ``build`` runs, so it is used only when that
+    directory is private: created 0700, and left unused when it exists but
+    is not a directory of this user's that only this user can open (files are
+    written 0600). Any problem with it just means no cache.
+    """
+    import os
+    import stat
+
+    from .hclfile import cache_directory
+
+    root = cache_directory()
+    if root is None:
+        return None
+    directory = root / "jinja"
+    try:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            directory.mkdir(mode=0o700)
+        found = os.lstat(directory)
+    except OSError:
+        return None
+    if (not stat.S_ISDIR(found.st_mode) or found.st_uid != os.getuid()
+            or stat.S_IMODE(found.st_mode) & 0o077):
+        return None
+    return directory
+
+
+def _bytecode_cache() -> Any:
+    """Jinja's file bytecode cache in ``bytecode_cache_dir()``, or None."""
+    import hashlib
+
+    import jinja2
+
+    directory = bytecode_cache_dir()
+    if directory is None:
+        return None
+    from . import __version__
+
+    tag = hashlib.sha256(repr((__version__, jinja2.__version__, sorted(_OPTIONS.items())))
+                         .encode()).hexdigest()[:16]
+    # Writes go through a 0600 temporary file renamed into place.
+    return jinja2.FileSystemBytecodeCache(str(directory), f"{tag}-%s.cache")
+
+
 def jinja_environment(project: Project) -> Any:
-    """The Jinja environment of stage 1: ``StrictUndefined``, the config as globals."""
+    """The Jinja environment of stage 1: ``StrictUndefined``, the config as globals.
+
+    Compiled templates are kept in the bytecode cache (``bytecode_cache_dir``),
+    keyed by each template's path and text, so a build after the first one
+    compiles only the templates that changed.
+    """
     import jinja2
 
     config = project.config
@@ -75,6 +137,7 @@ def jinja_environment(project: Project) -> Any:
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,
+        bytecode_cache=_bytecode_cache(),
     )
     env.globals.update(config=config, objects=config.objects, roles=config.roles, var=var,
                        dollar_quote=_dollar_quote_stand_in())

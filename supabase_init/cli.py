@@ -14,15 +14,24 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
+from types import ModuleType
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperCommand
 
-from . import api, report
+from . import api
 from .errors import SupabaseInitError
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+
+
+def _report() -> ModuleType:
+    """The reporting module, imported on first use: it loads the database side of the
+    package, which `build` and `render` never need."""
+    from . import report
+
+    return report
 
 app = typer.Typer(
     name="supabase-init",
@@ -104,7 +113,7 @@ def _render(ctx: typer.Context, project: Path, var: list[str] | None,
                         lock_timeout=timeouts[0], statement_timeout=timeouts[1],
                         allow_stale=allow_stale)
     for warning in script.warnings:
-        typer.echo(report.warning_line(warning), err=True)
+        typer.echo(_report().warning_line(warning), err=True)
     return proj, script
 
 
@@ -210,12 +219,12 @@ def apply(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = Non
                            (lock_timeout, statement_timeout))
     with choice.open() as target:
         if target.kept and not quiet:
-            typer.echo(report.kept_server_notice(target), err=True, nl=False)
-        with report.StatementProgress(enabled=None if not quiet else False) as progress:
+            typer.echo(_report().kept_server_notice(target), err=True, nl=False)
+        with _report().StatementProgress(enabled=None if not quiet else False) as progress:
             result = api.apply(target, script, on_statement=progress, concurrent_indexes=(
                 concurrent_indexes), lint_project=None if skip_lint else proj)
     if json_output or not quiet:
-        sys.stdout.write((report.apply_json if json_output else report.apply_text)(
+        sys.stdout.write((_report().apply_json if json_output else _report().apply_text)(
             result, target))
 
 
@@ -239,7 +248,7 @@ def _plan_and_print(ctx: typer.Context, command: str, project: Path, var: list[s
     proj, script = _render(ctx, project, var, var_file, allow_stale, timeouts)
     with api.TargetChoice(database_url).open() as target:
         result = api.plan(target, script, lint_project=proj if command == "plan" else None)
-    sys.stdout.write(report.plan_report(command, result, script.schema, target, json_output,
+    sys.stdout.write(_report().plan_report(command, result, script.schema, target, json_output,
                                         hazard_rows))
     return result.changed
 
@@ -345,7 +354,7 @@ def lint(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = None
     proj, script = _render(ctx, project, var, var_file, allow_stale,
                            (lock_timeout, statement_timeout))
     result, database = _lint(proj, script, database_url, embedded, static)
-    sys.stdout.write(report.lint_report(result, output_format.value, database=database,
+    sys.stdout.write(_report().lint_report(result, output_format.value, database=database,
                                         fail_on=fail_on.value, verbose=verbose))
     if result.fails(fail_on.value):
         raise typer.Exit(EXIT_CHANGES)
@@ -356,12 +365,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = app(args=argv, prog_name="supabase-init", standalone_mode=False)
     except SupabaseInitError as e:
-        typer.echo(report.error_line(e.message), err=True)
+        typer.echo(_report().error_line(e.message), err=True)
         return e.exit_code
     except typer.Exit as e:
         return int(e.exit_code or 0)
     except OSError as e:
-        typer.echo(report.os_error_line(e), err=True)
+        typer.echo(_report().os_error_line(e), err=True)
         return EXIT_ERROR
     except typer.Abort:
         typer.echo("Error: aborted", err=True)
@@ -376,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         if not hasattr(e, "format_message"):
             if os.environ.get("SUPABASE_INIT_DEBUG"):
                 raise
-            typer.echo(report.unexpected_error_line(e, sys.argv[1:] if argv is None else argv),
+            typer.echo(_report().unexpected_error_line(e, sys.argv[1:] if argv is None else argv),
                        err=True)
             return EXIT_ERROR
         message = e.format_message()
@@ -386,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         ctx = getattr(e, "ctx", None)
         if ctx is not None:
             message = f"{message} (see '{ctx.command_path} --help')"
-        typer.echo(report.error_line(message), err=True)
+        typer.echo(_report().error_line(message), err=True)
         return EXIT_ERROR
     return result if isinstance(result, int) else EXIT_OK
 

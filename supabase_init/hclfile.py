@@ -463,6 +463,8 @@ _CACHE_FORMAT = "2"
 
 
 def cache_directory() -> Path | None:
+    """The cache root: ``$SUPABASE_INIT_CACHE_DIR`` (``off``: no cache), else
+    ``$XDG_CACHE_HOME/supabase-init``, else ``~/.cache/supabase-init``."""
     import os
 
     where = os.environ.get("SUPABASE_INIT_CACHE_DIR")

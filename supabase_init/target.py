@@ -16,10 +16,13 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .dsn import redact_dsn
-from .embedded import EmbeddedServer, start_embedded_server
 from .errors import SupabaseInitError
+
+if TYPE_CHECKING:
+    from .embedded import EmbeddedServer
 
 # `supabase start` serves its database here.
 SUPABASE_LOCAL_DATABASE_URL = "postgresql://postgres:postgres@127.0.0.1:54322/postgres"
@@ -76,6 +79,8 @@ class TargetChoice:
             return
         root = Path(tempfile.mkdtemp(prefix="supabase-init-embedded-"))
         try:
+            from .embedded import start_embedded_server
+
             server = start_embedded_server(root / "pgdata", keep=self.keep)
         except BaseException:
             shutil.rmtree(root, ignore_errors=True)

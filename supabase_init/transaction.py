@@ -15,13 +15,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .db import OnStatement, connect, current_timeouts, execute_script, split_script
 from .errors import ApplyError
-from .introspect import Change, HeldLock, Snapshot, diff_snapshots, read_locks, snapshot_catalog
-from .sqlsplit import Statement
 
 if TYPE_CHECKING:
     import psycopg
+
+    from .db import OnStatement
+    from .introspect import Change, HeldLock, Snapshot
+    from .sqlsplit import Statement
 
 S = TypeVar("S")
 
@@ -83,6 +84,9 @@ def run_in_transaction(target: str | psycopg.Connection[Any],
     from psycopg import pq
     from psycopg import sql as pgsql
 
+    from .db import connect, execute_script, split_script
+    from .introspect import Snapshot, read_locks
+
     started = time.monotonic()
     body: Body | None = sql if callable(sql) else None
     statements = [] if callable(sql) else split_script(sql)
@@ -121,7 +125,9 @@ def run_in_transaction(target: str | psycopg.Connection[Any],
         if body is not None:
             result = body(conn)
         execute_script(conn, statements[split:], on_statement=offset(split))
-        locks = read_locks(conn)
+        locks = read_locks(conn, is_new=(
+            None if not isinstance(before, Snapshot) else
+            lambda schema, kind, name: schema == before.schema and before.get(kind, name) is None))
         if snapshot is not None:
             after = _read_catalog(snapshot, conn)
         if inspect is not None:
@@ -157,6 +163,8 @@ def _read_catalog(snapshot: Callable[[psycopg.Connection[Any]], S],
                   conn: psycopg.Connection[Any]) -> S:
     import psycopg
     from psycopg import errors
+
+    from .db import current_timeouts
 
     with conn.cursor() as cur:
         lock_timeout = current_timeouts(cur).get("lock_timeout")
@@ -345,6 +353,9 @@ def run_and_compare(dsn: str, sql: str | Sequence[Statement], *, schema: str,
     ``inspect`` reads the catalog after the script, before the commit or
     rollback (see ``run_in_transaction``); an exception from it means no commit.
     """
+
+    from .db import connect
+    from .introspect import diff_snapshots, snapshot_catalog
 
     def snapshot(conn: psycopg.Connection[Any]) -> Snapshot:
         return snapshot_catalog(conn, schema=schema, roles=roles)

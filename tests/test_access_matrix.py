@@ -124,6 +124,9 @@ STATEMENTS: dict[str, dict[str, str]] = {
     "campaign_recipients": {
         "INSERT": f"INSERT INTO {{t}} (campaign_id, channel) VALUES ('{CAMPAIGN}', 'sms')",
         "UPDATE": "UPDATE {t} SET status = 'delivered'"},
+    "campaign_recipient_counts": {
+        "INSERT": "INSERT INTO {t} (campaign_id) VALUES (gen_random_uuid())",
+        "UPDATE": "UPDATE {t} SET pending = pending"},
     "customer_360": {
         "INSERT": "INSERT INTO {t} (customer_id) VALUES ('c-probe')",
         "UPDATE": "UPDATE {t} SET segment = 'probed'"},

@@ -39,7 +39,7 @@ def test_apply_gives_the_psql_catalog_and_a_second_apply_changes_nothing(
     assert first.returncode == 0, first.stderr
     assert catalog_fingerprint(database.url) == expected
     assert re.search(r"^Applied \d+ statements to .* in \d+\.\d\d s\.$", first.stdout, re.M)
-    assert "6 tables" in first.stdout and "2 views" in first.stdout
+    assert "7 tables" in first.stdout and "2 views" in first.stdout
     assert f"{len(expected['policies'])} policies" in first.stdout
 
     second = apply_cli(database.url)
@@ -105,7 +105,7 @@ def test_apply_to_another_schema(database):
     assert first.returncode == 0, first.stderr
     fp = catalog_fingerprint(database.url, schema="crm")
     kinds = sorted(kind for _, kind, *_ in fp["relations"] if kind in "rv")
-    assert kinds == ["r"] * 6 + ["v"] * 2
+    assert kinds == ["r"] * 7 + ["v"] * 2
     assert not catalog_fingerprint(database.url)["relations"]
     after_first = catalog_fingerprint(database.url, schema="crm")
     quiet = apply_cli(database.url, "-var", "schema=crm", "--quiet")

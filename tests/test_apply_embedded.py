@@ -57,7 +57,7 @@ def test_apply_embedded_applies_reports_and_cleans_up(project, short_tmp):
     out = run_fresh(project, short_tmp, "--embedded")
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("Applied ") and "to a throwaway embedded server" in out.stdout
-    assert "3 roles" in out.stdout and "6 tables" in out.stdout and "2 views" in out.stdout
+    assert "3 roles" in out.stdout and "7 tables" in out.stdout and "2 views" in out.stdout
     assert out.stderr == ""
     # Stopped and deleted: no data directory, no server process left.
     assert list(short_tmp.glob("supabase-init-embedded-*")) == []
@@ -74,11 +74,11 @@ def test_apply_embedded_keep_leaves_a_usable_server(project, short_tmp):
     assert embedded["kept"] is True and embedded["url"] in out.stderr
     pid = embedded["pid"]
     try:
-        assert result["changed"] is True and result["counts"]["create"]["table"] == 6
+        assert result["changed"] is True and result["counts"]["create"]["table"] == 7
         with psycopg.connect(embedded["url"]) as conn:
             tables = conn.execute("SELECT count(*) FROM pg_tables "
                                   "WHERE schemaname = 'public'").fetchone()
-            assert tables == (6,)
+            assert tables == (7,)
         again = run_fresh(project, short_tmp, "--database-url", embedded["url"])
         assert again.returncode == 0 and again.stdout.startswith("No changes:"), again
     finally:

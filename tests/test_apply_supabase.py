@@ -128,7 +128,7 @@ def test_cli_applies_twice_as_non_superuser_postgres_then_no_drift(supabase_data
     first = apply_cli(db.url, "--json")
     assert first.returncode == 0, first.stderr
     created = json.loads(first.stdout)["counts"]["create"]
-    assert "role" not in created and created["table"] == 6
+    assert "role" not in created and created["table"] == 7
     oids = policy_oids(db.url)
     assert oids
     second = apply_cli(db.url)

@@ -55,7 +55,7 @@ def test_rendered_sql_applies_twice_with_psql(database, psql_bin, tmp_path):
     triggers = {(t, name) for t, name, *_ in after_first["triggers"]}
     assert ("campaigns", "set_updated_at") in triggers
     indexes = {name for _, name, _ in after_first["indexes"]}
-    assert {"campaign_recipients_campaign_status_idx",
+    assert {"campaign_recipients_campaign_id_idx",
             "customer_activities_customer_created_idx"} <= indexes
     policies = {(t, p) for t, p, *_ in after_first["policies"]}
     assert ("campaigns", "operators_insert") in policies
