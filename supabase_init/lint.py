@@ -192,7 +192,8 @@ RULES: tuple[Rule, ...] = (
     _rule("security_definer_function_in_api", INFO, SECURITY,
           "SECURITY DEFINER function in an API schema",
           "A SECURITY DEFINER function in the API schema becomes callable through the API "
-          "as soon as an API role may execute it.",
+          "as soon as an API role may execute it (a trigger function is not: PostgreSQL "
+          "calls it only as a trigger).",
           "Keep SECURITY DEFINER functions in a schema the API does not expose.", OURS,
           static=True),
     _rule("anon_write_without_policy", ERROR, SECURITY, "anon may write unrestricted",
@@ -538,7 +539,7 @@ def _authenticated_definer(facts: Facts) -> Iterator[Hit]:
 @_catalog("security_definer_function_in_api")
 def _definer_in_api(facts: Facts) -> Iterator[Hit]:
     for name, function in sorted(facts.of("function").items()):
-        if function["security_definer"]:
+        if function["security_definer"] and not function.get("returns_trigger"):
             yield (f"function {name}", f"is SECURITY DEFINER in the API schema "
                    f"{facts.schema}")
 
@@ -783,6 +784,7 @@ def _static_anon_personal_data(s: StaticInput) -> Iterator[StaticHit]:
 
 
 _DEFINER = re.compile(r"\bSECURITY\s+DEFINER\b", re.IGNORECASE)
+_RETURNS_TRIGGER = re.compile(r"\bRETURNS\s+trigger\b", re.IGNORECASE)
 
 
 @_static("security_definer_function_in_api")
@@ -794,8 +796,11 @@ def _static_definer_in_api(s: StaticInput) -> Iterator[StaticHit]:
             lines = path.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError):
             continue
-        for number, text in enumerate(lines, start=1):
-            if _DEFINER.search(text.split("--", 1)[0]):
+        code = [text.split("--", 1)[0] for text in lines]
+        if any(_RETURNS_TRIGGER.search(text) for text in code):
+            continue  # only a trigger calls it
+        for number, text in enumerate(code, start=1):
+            if _DEFINER.search(text):
                 yield (f"function {function.qualified_args}", "is SECURITY DEFINER in the "
                        f"API schema {s.schema}", Location(where.path, number))
                 break

@@ -46,6 +46,7 @@ SELECT 'function',
        p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')',
        jsonb_build_object(
            'security_definer', p.prosecdef,
+           'returns_trigger', p.prorettype = 'pg_catalog.trigger'::pg_catalog.regtype,
            'search_path_set', EXISTS (SELECT FROM pg_catalog.unnest(p.proconfig) AS o
                                       WHERE o LIKE 'search\_path=%%'),
            'executable_by', coalesce((SELECT pg_catalog.array_agg(api.rolname ORDER BY api.rolname)
