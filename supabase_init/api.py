@@ -7,6 +7,7 @@ The pipeline, one call per step::
     script = render(project, project.sources(...))     # stage 2: .tpl -> Script
     with TargetChoice(database_url).open() as target:  # a DSN or an embedded server
         result = apply(target, script)                 # or plan / verify
+    runs = plan_targets(project, project.sources(), choose_targets(urls, None))  # many
     report.apply_text(result, target)                  # what a command prints
 
 Each function does one step and returns a value; none prints. Errors are
@@ -17,6 +18,7 @@ that need them, so ``render`` never loads psycopg.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from . import build, transaction
@@ -33,6 +35,16 @@ from .target import (
     SUPABASE_LOCAL_DATABASE_URL_REDACTED,
     Target,
     TargetChoice,
+)
+from .targets import (
+    PARALLELISM,
+    TargetPlan,
+    TargetRun,
+    TargetSpec,
+    any_changed,
+    choose_targets,
+    load_targets,
+    run_targets,
 )
 from .transaction import HAZARD_ROWS, Comparison
 from .variables import VariableSources
@@ -108,15 +120,47 @@ def verify(target: Target, script: Script) -> Plan:
 def snapshot(target: Target, script: Script) -> Snapshot:
     """The catalog of the script's schema and roles as it is now (read only)."""
     with connect(target.dsn) as conn:
-        return snapshot_catalog(conn, schema=script.schema, roles=script.roles)
+        return snapshot_catalog(conn, schema=script.schema, roles=script.roles,
+                                publications=script.publications)
 
 
 def _compare(target: Target, script: Script, *, commit: bool,
              on_statement: OnStatement | None, concurrent_indexes: bool = False) -> Comparison:
     return transaction.run_and_compare(
-        target.dsn, script.sql, schema=script.schema, roles=script.roles, commit=commit,
+        target.dsn, script.sql, schema=script.schema, roles=script.roles,
+        publications=script.publications, commit=commit,
         settings=script.settings, on_statement=on_statement,
         concurrent_indexes=concurrent_indexes)
+
+
+def plan_targets(project: Project, sources: VariableSources, specs: Sequence[TargetSpec], *,
+                 lock_timeout: str | None = None, statement_timeout: str | None = None,
+                 allow_stale: bool = False,
+                 parallelism: int = PARALLELISM) -> list[TargetRun[TargetPlan]]:
+    """``plan`` on several databases, at most ``parallelism`` at once, in target order.
+
+    Each target's script is rendered with the common ``sources`` and then its
+    own variables (rendering happens here, one target after the other; only
+    the database work runs in parallel). A target that fails to render or
+    to plan carries its one-line error; the others are still planned.
+    """
+    if not allow_stale:
+        build.require_current(project)
+    overrides = {"lock_timeout": lock_timeout, "statement_timeout": statement_timeout}
+    rendered: dict[str, Script | SupabaseInitError] = {}
+    for spec in specs:
+        try:
+            rendered[spec.name] = render_script(project, spec.sources(sources), overrides)
+        except SupabaseInitError as e:
+            rendered[spec.name] = e
+
+    def job(spec: TargetSpec) -> TargetPlan:
+        script = rendered[spec.name]
+        if isinstance(script, SupabaseInitError):
+            raise script
+        return TargetPlan(script, plan(Target(spec.dsn), script))
+
+    return run_targets(specs, job, parallelism=parallelism)
 
 
 def url_target(dsn: str) -> Target:
@@ -124,9 +168,10 @@ def url_target(dsn: str) -> Target:
     return Target(dsn)
 
 
-__all__ = ["HAZARD_ROWS", "SUPABASE_LOCAL_DATABASE_URL", "SUPABASE_LOCAL_DATABASE_URL_REDACTED",
-           "ApplyResult", "Change", "Comparison",
+__all__ = ["HAZARD_ROWS", "PARALLELISM", "SUPABASE_LOCAL_DATABASE_URL",
+           "SUPABASE_LOCAL_DATABASE_URL_REDACTED", "ApplyResult", "Change", "Comparison",
            "Plan", "Project", "Script", "Snapshot", "Statement", "Target", "TargetChoice",
-           "VariableSources", "apply", "build_template", "plan", "redact_dsn", "render",
-           "snapshot", "split_statements", "stale_diff", "url_target", "verify",
-           "write_file", "write_template"]
+           "TargetPlan", "TargetRun", "TargetSpec", "VariableSources", "any_changed", "apply",
+           "build_template", "choose_targets", "load_targets", "plan", "plan_targets",
+           "redact_dsn", "render", "snapshot", "split_statements", "stale_diff", "url_target",
+           "verify", "write_file", "write_template"]

@@ -18,6 +18,7 @@ from .files import describe_os_error
 from .introspect import ACTIONS, CHANGE, CREATE, REMOVE, Change, HeldLock
 from .progress import StatementProgress
 from .target import Target
+from .targets import TargetPlan, TargetRun, TargetSpec
 from .transaction import HAZARD_ROWS, Comparison
 
 # 2: plan / verify documents gained `locks` and `hazards`.
@@ -26,7 +27,8 @@ SYMBOLS = {CREATE: "+", CHANGE: "~", REMOVE: "-"}
 _PLURALS = {"index": "indexes", "policy": "policies", "schema": "schemas"}
 _ACTION_WORDS = {CREATE: "Created", CHANGE: "Changed", REMOVE: "Removed or revoked"}
 _KIND_ORDER = ("role", "schema", "function", "procedure", "sequence", "table", "column",
-               "constraint", "index", "trigger", "view", "materialized view", "policy", "grant")
+               "constraint", "index", "trigger", "view", "materialized view", "policy", "grant",
+               "publication", "published table")
 
 
 def count_changes(changes: Sequence[Change]) -> dict[str, int]:
@@ -220,18 +222,107 @@ def _lock_json(lock: HeldLock, hazards: Sequence[HeldLock]) -> dict[str, Any]:
     return {**lock.as_dict(), "hazard": lock in hazards}
 
 
+def plan_document(command: str, result: Comparison, schema: str, target: str,
+                  hazard_rows: int = HAZARD_ROWS) -> dict[str, Any]:
+    """The ``--json`` document of one plan or verify, locks and hazards included."""
+    document = as_json(command, result.changes, schema=schema, target=target)
+    hazards = result.hazards(hazard_rows)
+    document["locks"] = [_lock_json(lock, hazards) for lock in result.strong_locks]
+    document["hazards"] = [_lock_json(lock, hazards) for lock in hazards]
+    return document
+
+
+def _plan_text(command: str, result: Comparison, schema: str, target: str,
+               hazard_rows: int) -> str:
+    text = plan_text if command == "plan" else verify_text
+    return text(result.changes, schema=schema, target=target,
+                notes=lock_lines(result, hazard_rows))
+
+
 def plan_report(command: str, result: Comparison, schema: str, target: Target,
                 json_output: bool, hazard_rows: int = HAZARD_ROWS) -> str:
     """What ``plan`` / ``verify`` print on stdout for ``result``."""
     if json_output:
-        document = as_json(command, result.changes, schema=schema, target=target.display)
-        hazards = result.hazards(hazard_rows)
-        document["locks"] = [_lock_json(lock, hazards) for lock in result.strong_locks]
-        document["hazards"] = [_lock_json(lock, hazards) for lock in hazards]
-        return json.dumps(document, indent=2) + "\n"
-    text = plan_text if command == "plan" else verify_text
-    return text(result.changes, schema=schema, target=target.display,
-                notes=lock_lines(result, hazard_rows))
+        return json.dumps(plan_document(command, result, schema, target.display, hazard_rows),
+                          indent=2) + "\n"
+    return _plan_text(command, result, schema, target.display, hazard_rows)
+
+
+# --------------------------------------------------------------------------
+# plan and verify on several targets
+
+# (changed, unchanged) in each command's words.
+_TARGET_STATES = {"plan": ("with changes", "no changes"), "verify": ("drifted", "in sync")}
+
+
+def _target_heading(spec: TargetSpec) -> str:
+    display = spec.display
+    return f"# Target {spec.name}" + ("" if spec.name == display else f" ({display})")
+
+
+def _status(command: str, changed: bool) -> str:
+    if command == "verify":
+        return "drifted" if changed else "in_sync"
+    return "changes" if changed else "no_changes"
+
+
+def _targets_summary(command: str, runs: Sequence[TargetRun[TargetPlan]]) -> str:
+    changed_word, unchanged_word = _TARGET_STATES[command]
+    changed = [r.spec.name for r in runs if r.result is not None and r.result.plan.changed]
+    failed = [r.spec.name for r in runs if r.failed]
+    unchanged = len(runs) - len(changed) - len(failed)
+    parts = [f"{changed_word}: {len(changed)}" + (f" ({', '.join(changed)})" if changed else ""),
+             f"{unchanged_word}: {unchanged}",
+             f"failed: {len(failed)}" + (f" ({', '.join(failed)})" if failed else "")]
+    return f"Targets: {len(runs)}; " + "; ".join(parts) + "."
+
+
+def _target_json(command: str, run: TargetRun[TargetPlan], hazard_rows: int) -> dict[str, Any]:
+    if run.result is None:
+        return {"name": run.spec.name, "format_version": JSON_FORMAT_VERSION,
+                "command": command, "status": "error", "database": run.spec.display,
+                "error": run.error}
+    return {"name": run.spec.name, **plan_document(
+        command, run.result.plan, run.result.script.schema, run.spec.display, hazard_rows)}
+
+
+def targets_report(command: str, runs: Sequence[TargetRun[TargetPlan]], json_output: bool,
+                   hazard_rows: int = HAZARD_ROWS) -> str:
+    """What ``plan`` / ``verify`` print for several targets: one section per target, in
+    the order given, then a combined summary line (or one JSON document)."""
+    changed = sum(r.result is not None and r.result.plan.changed for r in runs)
+    failed = sum(r.failed for r in runs)
+    if json_output:
+        return json.dumps({
+            "format_version": JSON_FORMAT_VERSION, "command": command,
+            "status": "error" if failed else _status(command, bool(changed)),
+            "summary": {"targets": len(runs), "changed": changed,
+                        "unchanged": len(runs) - changed - failed, "failed": failed},
+            "targets": [_target_json(command, run, hazard_rows) for run in runs],
+        }, indent=2) + "\n"
+    sections = []
+    for run in runs:
+        body = (error_line(run.error or "") + "\n" if run.result is None else _plan_text(
+            command, run.result.plan, run.result.script.schema, run.spec.display, hazard_rows))
+        sections.append(f"{_target_heading(run.spec)}\n{body}")
+    return "\n".join([*sections, _targets_summary(command, runs)]) + "\n"
+
+
+def targets_failure(runs: Sequence[TargetRun[Any]]) -> str | None:
+    """The one error line's message when targets failed (None when none did)."""
+    failed = [r.spec.name for r in runs if r.failed]
+    if not failed:
+        return None
+    return f"{len(failed)} of {len(runs)} targets failed: {', '.join(failed)}"
+
+
+def targets_warnings(runs: Sequence[TargetRun[TargetPlan]]) -> list[str]:
+    """The warnings of every target's rendering, each once, as warning lines."""
+    seen: dict[str, None] = {}
+    for run in runs:
+        if run.result is not None:
+            seen.update(dict.fromkeys(run.result.script.warnings))
+    return [warning_line(w) for w in seen]
 
 
 # --------------------------------------------------------------------------
@@ -272,5 +363,5 @@ def unexpected_error_line(error: BaseException, argv: Sequence[str],
 
 __all__ = ["JSON_FORMAT_VERSION", "StatementProgress", "apply_json", "apply_text", "as_json",
            "count_changes", "error_line", "format_changes", "kept_server_notice", "lock_lines",
-           "plan_report", "plan_text", "summary_line", "unexpected_error_line",
-           "verify_text"]
+           "plan_document", "plan_report", "plan_text", "summary_line", "targets_failure",
+           "targets_report", "targets_warnings", "unexpected_error_line", "verify_text"]

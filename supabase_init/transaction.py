@@ -317,6 +317,7 @@ _DEFERRED_QUERY = (b"SELECT index_name, statement, cleanup"
 
 def run_and_compare(dsn: str, sql: str | Sequence[Statement], *, schema: str,
                     roles: Sequence[str], commit: bool,
+                    publications: Sequence[str] = (),
                     settings: Mapping[str, str] | None = None,
                     on_statement: OnStatement | None = None,
                     concurrent_indexes: bool = False) -> Comparison:
@@ -332,7 +333,7 @@ def run_and_compare(dsn: str, sql: str | Sequence[Statement], *, schema: str,
     """
 
     def snapshot(conn: psycopg.Connection[Any]) -> Snapshot:
-        return snapshot_catalog(conn, schema=schema, roles=roles)
+        return snapshot_catalog(conn, schema=schema, roles=roles, publications=publications)
 
     settings = dict(settings or {})
     if concurrent_indexes and commit:
