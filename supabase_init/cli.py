@@ -228,8 +228,8 @@ DatabaseUrlsOpt = Annotated[list[str] | None, typer.Option(
     f"else Supabase's local development database {api.SUPABASE_LOCAL_DATABASE_URL_REDACTED}.",
     show_default=False)]
 TargetsOpt = Annotated[Path | None, typer.Option(
-    "--targets", metavar="FILE", help="Check every database of a targets file: "
-    'target "name" { database_url = "..."  vars = { ... } } blocks (see the README).',
+    "--targets", metavar="FILE", help="Check every database listed in a targets file "
+    "(HCL target blocks, each with a database_url and optional vars; see the README).",
     dir_okay=False, show_default=False)]
 ParallelismOpt = Annotated[int, typer.Option(
     "--parallelism", metavar="N", min=1, help="With several targets: how many are checked at "
