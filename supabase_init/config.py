@@ -39,7 +39,10 @@ CLAIM_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # by the user through the Auth API): an access level read from them would let
 # anyone pick their own level.
 USER_SET_CLAIMS = ("user_metadata",)
-BLOCK_TYPES = ("variable", "role", "access", "objects", "grant", "policy", "publication")
+BLOCK_TYPES = ("variable", "role", "access", "objects", "grant", "policy", "lint",
+               "publication")
+# A lint rule id: lower case words joined by "_", as the rules are named.
+LINT_RULE_ID = re.compile(r"[a-z][a-z0-9_]*")
 VARIABLE_TYPES = ("string", "number", "bool")
 # What a string variable's value stands for in PostgreSQL, checked beyond its
 # pattern: "schema" (a schema name) and "duration" (a time setting whose unit
@@ -114,6 +117,16 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class LintIgnore:
+    """A lint rule switched off for some objects (``"table x"``, ``"*"`` for all), and why."""
+
+    rule: str
+    objects: tuple[str, ...]
+    reason: str
+    line: int
+
+
+@dataclass(frozen=True)
 class Publication:
     """A logical replication publication (Supabase Realtime's ``supabase_realtime``)
     and which of the managed tables it publishes; the other managed tables are
@@ -162,6 +175,7 @@ class Config:
     grants: tuple[Grant, ...]
     policies: tuple[Policy, ...]
     access: tuple[Access, ...] = ()
+    lint_ignores: tuple[LintIgnore, ...] = ()
     publications: tuple[Publication, ...] = ()
 
     @property
@@ -685,6 +699,32 @@ def _policy_level(r: _Reader, access: tuple[Access, ...]) -> tuple[str | None, s
     return access_name, level
 
 
+# An object a lint finding names: its kind and its schema-relative name.
+_LINT_OBJECT = re.compile(r"(table|view|function|policy|index|constraint|column) \S+")
+
+
+def _lint_ignore(block: Block, path: Path) -> LintIgnore:
+    (rule,) = _labels(block, 1, 'lint "rule_id" { ignore = ["table x"]  reason = "..." }', path)
+    if not LINT_RULE_ID.fullmatch(rule):
+        raise ConfigError(f"lint {rule!r}: not a rule id (lower case letters, digits and _)",
+                          path=path, line=block.line)
+    r = _Reader(block, f"lint {rule!r}", path)
+    r.check_keys(("ignore", "reason"))
+    objects = r.string_list("ignore", required=True) or ()
+    if not objects:
+        raise r.fail('ignore must not be empty (["*"] ignores the rule everywhere)',
+                     r.attr("ignore"))
+    for item in objects:
+        if item != "*" and not _LINT_OBJECT.fullmatch(item):
+            raise r.fail(f"ignore: {item!r} is not an object as lint names it (e.g. "
+                         '"table campaigns", "policy campaigns.viewers_read", '
+                         '"function set_updated_at()", or "*")', r.attr("ignore"))
+    reason = r.string("reason", required=True) or ""
+    if not reason.strip():
+        raise r.fail("reason must say why the rule does not apply here", r.attr("reason"))
+    return LintIgnore(rule, objects, " ".join(reason.split()), block.line)
+
+
 def load_config(path: Path) -> Config:
     """Read and validate a config file."""
     return config_from_document(parse_hcl_file(path, secret=False))
@@ -736,7 +776,9 @@ def config_from_document(doc: Document) -> Config:
     policies = [_policy(b, path, role_names, objects, tuple(access))
                 for b in by_type.get("policy", [])]
     unique(policies, lambda p: (p.table, p.name), "policy")
+    lint_ignores = [_lint_ignore(b, path) for b in by_type.get("lint", [])]
+    unique(lint_ignores, lambda i: i.rule, "lint block")
     publications = [_publication(b, path, objects) for b in by_type.get("publication", [])]
     unique(publications, lambda p: p.name, "publication")
     return Config(path, tuple(variables), tuple(roles), objects, tuple(grants), tuple(policies),
-                  tuple(access), tuple(publications))
+                  tuple(access), tuple(lint_ignores), tuple(publications))

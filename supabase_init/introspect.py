@@ -148,6 +148,14 @@ def snapshot_catalog(conn: psycopg.Connection[Any], *, schema: str,
                     publications=tuple(publications))
 
 
+def read_items(conn: psycopg.Connection[Any], name: str, *, schema: str,
+               roles: Sequence[str] = ()) -> list[Item]:
+    """The items of one catalog area (``sql/<name>.sql``, one of QUERY_FILES), as a
+    snapshot reads them; run in the caller's transaction."""
+    rows = conn.execute(_query(name), {"schema": schema, "roles": list(roles)}).fetchall()
+    return [Item(kind, item_name, parent, raw or "{}") for kind, item_name, parent, raw in rows]
+
+
 # --------------------------------------------------------------------------
 # diff
 

@@ -1,4 +1,4 @@
-"""Everything a command shows: apply, plan and verify as text and as JSON, error lines.
+"""Everything a command shows: apply, plan, verify and lint as text and JSON, error lines.
 
 Pure formatting of result objects into strings (and the terminal progress
 line, ``StatementProgress``); the CLI writes them out. The JSON documents'
@@ -16,9 +16,10 @@ from typing import Any
 from .dsn import scrub
 from .files import describe_os_error
 from .introspect import ACTIONS, CHANGE, CREATE, REMOVE, Change, HeldLock
+from .lint import ERROR, INFO, LEVELS, WARN, Finding, LintResult, Rule
 from .progress import StatementProgress
 from .target import Target
-from .targets import TargetPlan, TargetRun, TargetSpec
+from .targets import TargetLint, TargetPlan, TargetRun, TargetSpec
 from .transaction import HAZARD_ROWS, Comparison
 
 # 2: plan / verify documents gained `locks` and `hazards`.
@@ -151,13 +152,15 @@ def format_changes(changes: Sequence[Change]) -> list[str]:
 
 
 def plan_text(changes: Sequence[Change], *, schema: str, target: str,
-              notes: Sequence[str] = ()) -> str:
-    """``plan``'s text: the changes grouped by object, ``notes`` (lines), the summary line."""
+              notes: Sequence[str] = (), lint: str | None = None) -> str:
+    """``plan``'s text: the changes grouped by object, ``notes`` (lines), the ``lint``
+    summary line when given, the summary line."""
+    lint_lines = [lint] if lint else []
     if not changes:
-        return (f'No changes: schema "{schema}" at {target} matches the config and '
-                f"templates.\n{summary_line(changes)}\n")
+        return "\n".join([f'No changes: schema "{schema}" at {target} matches the config '
+                          "and templates.", *lint_lines, summary_line(changes)]) + "\n"
     head = f'apply would make these changes to schema "{schema}" at {target}:\n\n'
-    return (head + "\n".join([*format_changes(changes), *notes]) + "\n"
+    return (head + "\n".join([*format_changes(changes), *notes, *lint_lines]) + "\n"
             + summary_line(changes) + "\n")
 
 
@@ -224,19 +227,27 @@ def _lock_json(lock: HeldLock, hazards: Sequence[HeldLock]) -> dict[str, Any]:
 
 def plan_document(command: str, result: Comparison, schema: str, target: str,
                   hazard_rows: int = HAZARD_ROWS) -> dict[str, Any]:
-    """The ``--json`` document of one plan or verify, locks and hazards included."""
+    """The ``--json`` document of one plan or verify: locks and hazards, and the lint
+    counts when the planned state was linted."""
     document = as_json(command, result.changes, schema=schema, target=target)
     hazards = result.hazards(hazard_rows)
     document["locks"] = [_lock_json(lock, hazards) for lock in result.strong_locks]
     document["hazards"] = [_lock_json(lock, hazards) for lock in hazards]
+    if isinstance(result.inspected, LintResult):
+        document["lint"] = {**result.inspected.counts(),
+                            "suppressed": len(result.inspected.suppressed)}
     return document
 
 
 def _plan_text(command: str, result: Comparison, schema: str, target: str,
                hazard_rows: int) -> str:
-    text = plan_text if command == "plan" else verify_text
-    return text(result.changes, schema=schema, target=target,
-                notes=lock_lines(result, hazard_rows))
+    if command == "plan":
+        lint = (lint_summary_line(result.inspected, "`supabase-init lint` lists them")
+                if isinstance(result.inspected, LintResult) else None)
+        return plan_text(result.changes, schema=schema, target=target,
+                         notes=lock_lines(result, hazard_rows), lint=lint)
+    return verify_text(result.changes, schema=schema, target=target,
+                       notes=lock_lines(result, hazard_rows))
 
 
 def plan_report(command: str, result: Comparison, schema: str, target: Target,
@@ -316,7 +327,8 @@ def targets_failure(runs: Sequence[TargetRun[Any]]) -> str | None:
     return f"{len(failed)} of {len(runs)} targets failed: {', '.join(failed)}"
 
 
-def targets_warnings(runs: Sequence[TargetRun[TargetPlan]]) -> list[str]:
+def targets_warnings(runs: Sequence[TargetRun[TargetPlan] | TargetRun[TargetLint]]
+                     ) -> list[str]:
     """The warnings of every target's rendering, each once, as warning lines."""
     seen: dict[str, None] = {}
     for run in runs:
@@ -361,7 +373,204 @@ def unexpected_error_line(error: BaseException, argv: Sequence[str],
                       "set SUPABASE_INIT_DEBUG=1 for a traceback)")
 
 
-__all__ = ["JSON_FORMAT_VERSION", "StatementProgress", "apply_json", "apply_text", "as_json",
-           "count_changes", "error_line", "format_changes", "kept_server_notice", "lock_lines",
-           "plan_document", "plan_report", "plan_text", "summary_line", "targets_failure",
-           "targets_report", "targets_warnings", "unexpected_error_line", "verify_text"]
+# --------------------------------------------------------------------------
+# lint
+
+# 1: the first lint document.
+LINT_FORMAT_VERSION = 1
+LINT_FORMATS = ("text", "json", "sarif", "github")
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_LEVEL_HEADINGS = {ERROR: "Errors", WARN: "Warnings", INFO: "Notices"}
+_LEVEL_WORDS = {ERROR: ("error", "errors"), WARN: ("warning", "warnings"),
+                INFO: ("notice", "notices")}
+_SARIF_LEVELS = {ERROR: "error", WARN: "warning", INFO: "note"}
+_GITHUB_COMMANDS = {ERROR: "error", WARN: "warning", INFO: "notice"}
+
+
+def lint_summary_line(result: LintResult, hint: str = "") -> str:
+    """``Lint: 1 error, 0 warnings, 2 notices (1 suppressed).``; ``hint`` goes in the
+    parentheses too."""
+    counts = result.counts()
+    parts = [f"{counts[level]} {_LEVEL_WORDS[level][counts[level] != 1]}" for level in LEVELS]
+    notes = [f"{len(result.suppressed)} suppressed"] if result.suppressed else []
+    notes += [hint] if hint else []
+    return f"Lint: {', '.join(parts)}" + (f" ({'; '.join(notes)})" if notes else "") + "."
+
+
+def _where(finding: Finding) -> str:
+    return f"{finding.path}:{finding.line}" if finding.path else "(no source)"
+
+
+def lint_text(result: LintResult, *, verbose: bool = False) -> str:
+    """The findings grouped by level, most severe first, then the summary line."""
+    state = ("the state apply would leave (run in a rolled-back transaction)"
+             if result.mode == "planned" else "the config and templates (static rules only)")
+    lines = [f'Lint of schema "{result.schema}", {state}: {len(result.rules)} rules.', ""]
+    for level in LEVELS:
+        found = [f for f in result.active if f.level == level]
+        if not found:
+            continue
+        lines.append(f"{_LEVEL_HEADINGS[level]} ({len(found)}):")
+        for f in found:
+            lines.append(f"  {_where(f)}: {f.rule}: {f.object}: {f.message}")
+            lines.append(f"      fix: {f.fix}")
+        lines.append("")
+    if verbose and result.suppressed:
+        lines.append(f"Suppressed ({len(result.suppressed)}):")
+        for f in result.suppressed:
+            lines.append(f"  {_where(f)}: {f.rule} ({f.level}): {f.object}: {f.message}")
+            lines.append(f"      reason: {f.suppressed}")
+        lines.append("")
+    if verbose and result.unused_ignores:
+        lines.append("Lint blocks that ignore nothing here (stale, or a misspelt object?):")
+        lines.extend(f"  {entry}" for entry in result.unused_ignores)
+        lines.append("")
+    lines.append(lint_summary_line(result))
+    return "\n".join(lines) + "\n"
+
+
+def _rule_json(rule: Rule) -> dict[str, Any]:
+    return {"id": rule.id, "level": rule.level, "category": rule.category,
+            "title": rule.title, "description": rule.description, "fix": rule.fix,
+            "origin": rule.origin, "static": rule.static}
+
+
+def lint_json(result: LintResult, database: str | None, fail_on: str) -> str:
+    """The ``lint --format json`` document (README: "lint")."""
+    return json.dumps({
+        "format_version": LINT_FORMAT_VERSION,
+        "command": "lint",
+        "mode": result.mode,
+        "database": database,
+        "schema": result.schema,
+        "fail_on": fail_on,
+        "failed": result.fails(fail_on),
+        "summary": {**result.counts(), "suppressed": len(result.suppressed)},
+        "findings": [f.as_dict() for f in result.findings],
+        "unused_suppressions": list(result.unused_ignores),
+        "rules": [_rule_json(rule) for rule in result.rules],
+    }, indent=2) + "\n"
+
+
+def lint_sarif(result: LintResult) -> str:
+    """SARIF 2.1.0 for code scanning: one run, the rules as metadata, each finding at the
+    template or config line its object comes from (paths relative to the project)."""
+    from . import __version__
+
+    index = {rule.id: i for i, rule in enumerate(result.rules)}
+    results = []
+    for f in result.findings:
+        location: dict[str, Any] = {"logicalLocations": [{
+            "fullyQualifiedName": f"{result.schema}.{f.object.partition(' ')[2]}",
+            "kind": f.object.partition(" ")[0]}]}
+        if f.path:
+            location["physicalLocation"] = {
+                "artifactLocation": {"uri": f.path, "uriBaseId": "PROJECTROOT"},
+                "region": {"startLine": f.line or 1}}
+        entry: dict[str, Any] = {
+            "ruleId": f.rule, "ruleIndex": index[f.rule], "level": _SARIF_LEVELS[f.level],
+            "message": {"text": f"{f.object}: {f.message}. Fix: {f.fix}"},
+            "locations": [location],
+            "partialFingerprints": {"supabaseInitObject/v1": f"{f.rule}:{f.object}"}}
+        if f.suppressed is not None:
+            entry["suppressions"] = [{"kind": "external", "justification": f.suppressed}]
+        results.append(entry)
+    rules = [{
+        "id": rule.id, "name": "".join(w.capitalize() for w in rule.id.split("_")),
+        "shortDescription": {"text": rule.title},
+        "fullDescription": {"text": rule.description},
+        "help": {"text": rule.fix},
+        "defaultConfiguration": {"level": _SARIF_LEVELS[rule.level]},
+        "properties": {"tags": [rule.category], "origin": rule.origin}}
+        for rule in result.rules]
+    return json.dumps({
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "supabase-init", "version": __version__,
+                                "rules": rules}},
+            "originalUriBaseIds": {"PROJECTROOT": {
+                "description": {"text": "The project directory (supabase-init.hcl)"}}},
+            "results": results,
+        }],
+    }, indent=2) + "\n"
+
+
+def _github_escape(text: str, *, property_value: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if property_value:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def lint_github(result: LintResult) -> str:
+    """GitHub Actions workflow commands, one annotation per finding, then the summary."""
+    lines = []
+    for f in result.active:
+        props = [f"title={_github_escape(f.rule, property_value=True)}"]
+        if f.path:
+            props.insert(0, f"file={_github_escape(f.path, property_value=True)},"
+                            f"line={f.line or 1}")
+        lines.append(f"::{_GITHUB_COMMANDS[f.level]} {','.join(props)}::"
+                     + _github_escape(f"{f.object}: {f.message}. Fix: {f.fix}"))
+    lines.append(lint_summary_line(result))
+    return "\n".join(lines) + "\n"
+
+
+def lint_report(result: LintResult, output_format: str, *, database: str | None,
+                fail_on: str, verbose: bool = False) -> str:
+    """What ``lint`` prints on stdout in ``output_format`` (one of LINT_FORMATS)."""
+    if output_format == "json":
+        return lint_json(result, database, fail_on)
+    if output_format == "sarif":
+        return lint_sarif(result)
+    if output_format == "github":
+        return lint_github(result)
+    return lint_text(result, verbose=verbose)
+
+
+def _lint_target_json(run: TargetRun[TargetLint], fail_on: str) -> dict[str, Any]:
+    if run.result is None:
+        return {"name": run.spec.name, "format_version": LINT_FORMAT_VERSION,
+                "command": "lint", "status": "error", "database": run.spec.display,
+                "error": run.error}
+    return {"name": run.spec.name,
+            **json.loads(lint_json(run.result.lint, run.spec.display, fail_on))}
+
+
+def lint_targets_report(runs: Sequence[TargetRun[TargetLint]], output_format: str, *,
+                        fail_on: str, verbose: bool = False) -> str:
+    """What ``lint`` prints for several targets: one section per target and a summary
+    line (text), or one JSON document with a ``targets`` list. SARIF and workflow
+    annotations point at template lines, the same for every target: text and json only."""
+    failing = [r.spec.name for r in runs if r.result is not None
+               and r.result.lint.fails(fail_on)]
+    failed = [r.spec.name for r in runs if r.failed]
+    if output_format == "json":
+        return json.dumps({
+            "format_version": LINT_FORMAT_VERSION, "command": "lint", "fail_on": fail_on,
+            "failed": bool(failing), "error": bool(failed),
+            "summary": {"targets": len(runs), "failing": len(failing),
+                        "passing": len(runs) - len(failing) - len(failed),
+                        "failed": len(failed)},
+            "targets": [_lint_target_json(run, fail_on) for run in runs],
+        }, indent=2) + "\n"
+    sections = []
+    for run in runs:
+        body = (error_line(run.error or "") + "\n" if run.result is None
+                else lint_text(run.result.lint, verbose=verbose))
+        sections.append(f"{_target_heading(run.spec)}\n{body}")
+    parts = [f"failing at --fail-on {fail_on}: {len(failing)}"
+             + (f" ({', '.join(failing)})" if failing else ""),
+             f"passing: {len(runs) - len(failing) - len(failed)}",
+             f"failed: {len(failed)}" + (f" ({', '.join(failed)})" if failed else "")]
+    return "\n".join([*sections, f"Targets: {len(runs)}; " + "; ".join(parts) + "."]) + "\n"
+
+
+__all__ = ["JSON_FORMAT_VERSION", "LINT_FORMATS", "LINT_FORMAT_VERSION", "StatementProgress",
+           "apply_json", "apply_text", "as_json", "count_changes", "error_line",
+           "format_changes", "kept_server_notice", "lint_github", "lint_json", "lint_report",
+           "lint_sarif", "lint_summary_line", "lint_targets_report", "lint_text", "lock_lines",
+           "plan_document",
+           "plan_report", "plan_text", "summary_line", "targets_failure", "targets_report",
+           "targets_warnings", "unexpected_error_line", "verify_text"]

@@ -27,6 +27,7 @@ from .hclfile import Block, parse_hcl_file
 from .variables import VariableSources
 
 if TYPE_CHECKING:
+    from .lint import LintResult
     from .render import Script
     from .transaction import Comparison
 
@@ -81,9 +82,22 @@ class TargetPlan:
     plan: Comparison
 
 
+@dataclass(frozen=True)
+class TargetLint:
+    """The result of linting one target: the script rendered for it and the lint."""
+
+    script: Script
+    lint: LintResult
+
+
 def any_changed(runs: Sequence[TargetRun[TargetPlan]]) -> bool:
     """Whether any target that was planned has changes."""
     return any(run.result is not None and run.result.plan.changed for run in runs)
+
+
+def any_failing(runs: Sequence[TargetRun[TargetLint]], fail_on: str) -> bool:
+    """Whether any target that was linted has a finding at ``fail_on`` or above."""
+    return any(run.result is not None and run.result.lint.fails(fail_on) for run in runs)
 
 
 def url_targets(urls: Sequence[str]) -> tuple[TargetSpec, ...]:

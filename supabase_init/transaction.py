@@ -38,6 +38,7 @@ class ScriptRun(Generic[S]):
     result: Any = None  # what a callable body returned
     # The relation locks the transaction held after its last statement.
     locks: list[HeldLock] = field(default_factory=list)
+    inspected: Any = None  # what ``inspect`` returned
 
 
 def _is_preamble(stmt: Statement) -> bool:
@@ -55,7 +56,8 @@ def run_in_transaction(target: str | psycopg.Connection[Any],
                        sql: str | Sequence[Statement] | Body, *, commit: bool,
                        on_statement: OnStatement | None = None,
                        snapshot: Callable[[psycopg.Connection[Any]], S] | None = None,
-                       settings: Mapping[str, str] | None = None) -> ScriptRun[S]:
+                       settings: Mapping[str, str] | None = None,
+                       inspect: Body | None = None) -> ScriptRun[S]:
     """Run ``sql`` in one transaction; commit only if asked and everything succeeded.
 
     ``target`` is a DSN (a connection is opened and closed here) or an open
@@ -71,6 +73,11 @@ def run_in_transaction(target: str | psycopg.Connection[Any],
     concurrent run that committed while this one waited is already visible)
     and after the last statement. With ``commit=False`` the transaction is
     always rolled back: that is how ``plan`` sees exactly what would change.
+
+    ``inspect``, when given, is called on the connection after the last
+    statement (and the second snapshot), before the commit or rollback: it
+    reads the catalog as the script leaves it (its return value is
+    ``ScriptRun.inspected``), and an exception it raises rolls back.
     """
     import psycopg
     from psycopg import pq
@@ -94,7 +101,7 @@ def run_in_transaction(target: str | psycopg.Connection[Any],
     if conn.info.transaction_status != pq.TransactionStatus.IDLE:
         raise ValueError("run_in_transaction needs a connection with no open transaction")
     committed = False
-    before = after = result = None
+    before = after = result = inspected = None
     locks: list[HeldLock] = []
     try:
         with conn.cursor() as cur:
@@ -117,6 +124,8 @@ def run_in_transaction(target: str | psycopg.Connection[Any],
         locks = read_locks(conn)
         if snapshot is not None:
             after = _read_catalog(snapshot, conn)
+        if inspect is not None:
+            inspected = _read_catalog(inspect, conn)
         if commit:
             _end(conn, b"COMMIT")
             committed = True
@@ -141,7 +150,7 @@ def run_in_transaction(target: str | psycopg.Connection[Any],
             conn.close()
     return ScriptRun(statements=total, seconds=time.monotonic() - started,
                      committed=committed, before=before, after=after, result=result,
-                     locks=locks)
+                     locks=locks, inspected=inspected)
 
 
 def _read_catalog(snapshot: Callable[[psycopg.Connection[Any]], S],
@@ -274,6 +283,8 @@ class Comparison:
     locks: list[HeldLock] = field(default_factory=list)
     # Indexes built with CREATE INDEX CONCURRENTLY after the commit.
     built_concurrently: tuple[str, ...] = ()
+    # What the ``inspect`` callable returned (e.g. the lint of the planned state).
+    inspected: Any = None
 
     @property
     def changed(self) -> bool:
@@ -320,7 +331,8 @@ def run_and_compare(dsn: str, sql: str | Sequence[Statement], *, schema: str,
                     publications: Sequence[str] = (),
                     settings: Mapping[str, str] | None = None,
                     on_statement: OnStatement | None = None,
-                    concurrent_indexes: bool = False) -> Comparison:
+                    concurrent_indexes: bool = False,
+                    inspect: Body | None = None) -> Comparison:
     """Snapshot ``schema`` and ``roles``, run ``sql``, snapshot again, commit or roll
     back, diff. With ``commit=False`` the database is never changed; a failing
     statement raises ApplyError either way.
@@ -330,6 +342,9 @@ def run_and_compare(dsn: str, sql: str | Sequence[Statement], *, schema: str,
     CREATE INDEX CONCURRENTLY, one at a time, in the same session (writes go
     on meanwhile). A failed build drops the invalid index it left and raises
     ApplyError naming it; what was committed stays, and a re-run finishes.
+
+    ``inspect`` reads the catalog after the script, before the commit or
+    rollback (see ``run_in_transaction``); an exception from it means no commit.
     """
 
     def snapshot(conn: psycopg.Connection[Any]) -> Snapshot:
@@ -340,14 +355,15 @@ def run_and_compare(dsn: str, sql: str | Sequence[Statement], *, schema: str,
         settings[DEFER_INDEX_BUILDS] = "on"
     with connect(dsn) as conn:
         run = run_in_transaction(conn, sql, commit=commit, on_statement=on_statement,
-                                 snapshot=snapshot, settings=settings)
+                                 snapshot=snapshot, settings=settings, inspect=inspect)
         built = (_build_deferred_indexes(conn, settings) if concurrent_indexes and commit
                  else ())
     assert run.before is not None and run.after is not None
     return Comparison(statements=run.statements, seconds=run.seconds,
                       committed=run.committed, before=run.before, after=run.after,
                       changes=diff_snapshots(run.before, run.after),
-                      locks=_existing(run.locks, run.before), built_concurrently=built)
+                      locks=_existing(run.locks, run.before), built_concurrently=built,
+                      inspected=run.inspected)
 
 
 def _build_deferred_indexes(conn: psycopg.Connection[Any],

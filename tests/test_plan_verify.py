@@ -124,9 +124,11 @@ def test_json_document_has_the_documented_shape(database, project):
     code, document = plan_json(project, database.url)
     assert code == 0
     assert set(document) == {"format_version", "command", "status", "database", "schema",
-                             "summary", "changes", "locks", "hazards"}
+                             "summary", "changes", "locks", "hazards", "lint"}
     assert (document["format_version"], document["command"], document["status"]) == (
         2, "plan", "changes")
+    # The planned state (the grant revoked) lints clean.
+    assert document["lint"] == {"error": 0, "warn": 0, "info": 0, "suppressed": 0}
     # A revoke takes no lock on the table: nothing to report.
     assert (document["locks"], document["hazards"]) == ([], [])
     assert document["schema"] == "public"
