@@ -7,8 +7,9 @@ The pipeline, one call per step::
     script = render(project, project.sources(...))     # stage 2: .tpl -> Script
     with TargetChoice(database_url).open() as target:  # a DSN or an embedded server
         result = apply(target, script)                 # or plan / verify / lint
-    runs = plan_targets(project, project.sources(), choose_targets(urls, None))  # many
     report.apply_text(result, target)                  # what a command prints
+    runs = plan_targets(project, project.sources(),    # several databases at once
+                        choose_targets(urls, targets_file))  # (or lint_targets)
 
 Each function does one step and returns a value; none prints. Errors are
 ``SupabaseInitError`` subclasses (``errors``) with a one-line message.
