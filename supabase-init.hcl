@@ -289,3 +289,13 @@ policy "customer_activities" "admins_delete" {
   command = "DELETE"
   level   = "admin"
 }
+
+# Supabase Realtime streams the changes of the tables in this publication to
+# subscribed clients (row level security still decides who sees which row).
+# A campaign dashboard watches campaigns change status and their executions
+# progress; recipients, customers and activities are too many rows, changing
+# too often, to stream. Created when missing (plain PostgreSQL); a managed
+# table not listed here is removed from it, other tables are left alone.
+publication "supabase_realtime" {
+  tables = ["campaigns", "campaign_executions"]
+}

@@ -7,6 +7,8 @@ The pipeline, one call per step::
     script = render(project, project.sources(...))     # stage 2: .tpl -> Script
     with TargetChoice(database_url).open() as target:  # a DSN or an embedded server
         result = apply(target, script)                 # or plan / verify / lint
+    runs = plan_targets(project, project.sources(),    # several databases at once
+                        choose_targets(urls, targets_file))  # (or lint_targets)
     report.apply_text(result, target)                  # what a command prints
 
 Each function does one step and returns a value; none prints. Errors are
@@ -22,8 +24,9 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import SupabaseInitError
 from .files import write_atomic
@@ -44,6 +47,17 @@ if TYPE_CHECKING:
         Target,
         TargetChoice,
     )
+    from .targets import (
+        PARALLELISM,
+        TargetLint,
+        TargetPlan,
+        TargetRun,
+        TargetSpec,
+        any_changed,
+        any_failing,
+        choose_targets,
+        load_targets,
+    )
     from .transaction import HAZARD_ROWS, Comparison
 
     # A plan and an apply are the same comparison, committed or rolled back.
@@ -58,7 +72,10 @@ _LAZY = {"OnStatement": "db", "redact_dsn": "dsn", "Change": "introspect",
          "TargetChoice": "target", "HAZARD_ROWS": "transaction", "Comparison": "transaction",
          "Plan": "transaction", "ApplyResult": "transaction", "LEVELS": "lint",
          "RULES": "lint", "Finding": "lint", "LintFailed": "lint", "LintResult": "lint",
-         "Rule": "lint"}
+         "Rule": "lint", "PARALLELISM": "targets", "TargetLint": "targets",
+         "TargetPlan": "targets", "TargetRun": "targets", "TargetSpec": "targets",
+         "any_changed": "targets", "any_failing": "targets", "choose_targets": "targets",
+         "load_targets": "targets", "run_targets": "targets"}
 
 
 def __getattr__(name: str) -> Any:
@@ -185,7 +202,8 @@ def snapshot(target: Target, script: Script) -> Snapshot:
     from .introspect import snapshot_catalog
 
     with connect(target.dsn) as conn:
-        return snapshot_catalog(conn, schema=script.schema, roles=script.roles)
+        return snapshot_catalog(conn, schema=script.schema, roles=script.roles,
+                                publications=script.publications)
 
 
 def _compare(target: Target, script: Script, *, commit: bool,
@@ -194,7 +212,8 @@ def _compare(target: Target, script: Script, *, commit: bool,
     from . import transaction
 
     return transaction.run_and_compare(
-        target.dsn, script.sql, schema=script.schema, roles=script.roles, commit=commit,
+        target.dsn, script.sql, schema=script.schema, roles=script.roles,
+        publications=script.publications, commit=commit,
         settings=script.settings, on_statement=on_statement,
         concurrent_indexes=concurrent_indexes, inspect=inspect)
 
@@ -206,10 +225,87 @@ def url_target(dsn: str) -> Target:
     return Target(dsn)
 
 
-__all__ = ["HAZARD_ROWS", "LEVELS", "RULES", "SUPABASE_LOCAL_DATABASE_URL",
+R = TypeVar("R")
+
+
+def _on_targets(project: Project, sources: VariableSources, specs: Sequence[TargetSpec],
+                job: Callable[[TargetSpec, Script], R], *, lock_timeout: str | None,
+                statement_timeout: str | None, allow_stale: bool,
+                parallelism: int) -> list[TargetRun[R]]:
+    """Render each target's script (one after the other), then run ``job`` on the targets
+    in parallel. A target that fails to render fails alone, like one that fails to run."""
+    from .targets import run_targets
+
+    if not allow_stale:
+        from . import build
+
+        build.require_current(project)
+    overrides = {"lock_timeout": lock_timeout, "statement_timeout": statement_timeout}
+    rendered: dict[str, Script | SupabaseInitError] = {}
+    for spec in specs:
+        try:
+            rendered[spec.name] = render_script(project, spec.sources(sources), overrides)
+        except SupabaseInitError as e:
+            rendered[spec.name] = e
+
+    def run(spec: TargetSpec) -> R:
+        script = rendered[spec.name]
+        if isinstance(script, SupabaseInitError):
+            raise script
+        return job(spec, script)
+
+    return run_targets(specs, run, parallelism=parallelism)
+
+
+def plan_targets(project: Project, sources: VariableSources, specs: Sequence[TargetSpec], *,
+                 lock_timeout: str | None = None, statement_timeout: str | None = None,
+                 allow_stale: bool = False,
+                 parallelism: int = 4,  # targets.PARALLELISM (not imported yet)
+                 lint: bool = False) -> list[TargetRun[TargetPlan]]:
+    """``plan`` on several databases, at most ``parallelism`` at once, in target order.
+
+    Each target's script is rendered with the common ``sources`` and then its
+    own variables (rendering happens here, one target after the other; only
+    the database work runs in parallel). A target that fails to render or
+    to plan carries its one-line error; the others are still planned.
+    ``lint``: each plan also lints its planned state, as ``plan`` does with
+    ``lint_project``.
+    """
+    from .target import Target
+    from .targets import TargetPlan
+
+    def job(spec: TargetSpec, script: Script) -> TargetPlan:
+        return TargetPlan(script, plan(Target(spec.dsn), script,
+                                       lint_project=project if lint else None))
+
+    return _on_targets(project, sources, specs, job, lock_timeout=lock_timeout,
+                       statement_timeout=statement_timeout, allow_stale=allow_stale,
+                       parallelism=parallelism)
+
+
+def lint_targets(project: Project, sources: VariableSources, specs: Sequence[TargetSpec], *,
+                 lock_timeout: str | None = None, statement_timeout: str | None = None,
+                 allow_stale: bool = False,
+                 parallelism: int = 4) -> list[TargetRun[TargetLint]]:  # targets.PARALLELISM
+    """``lint`` on several databases, as ``plan_targets`` plans them."""
+    from .target import Target
+    from .targets import TargetLint
+
+    def job(spec: TargetSpec, script: Script) -> TargetLint:
+        return TargetLint(script, lint(Target(spec.dsn), script, project))
+
+    return _on_targets(project, sources, specs, job, lock_timeout=lock_timeout,
+                       statement_timeout=statement_timeout, allow_stale=allow_stale,
+                       parallelism=parallelism)
+
+
+__all__ = ["HAZARD_ROWS", "LEVELS", "PARALLELISM", "RULES", "SUPABASE_LOCAL_DATABASE_URL",
            "SUPABASE_LOCAL_DATABASE_URL_REDACTED", "ApplyResult",
            "Change", "Comparison", "Finding", "LintFailed", "LintResult", "Plan", "Project",
-           "Rule", "Script", "Snapshot", "Statement", "Target", "TargetChoice",
-           "VariableSources", "apply", "build_template", "lint", "plan", "redact_dsn", "render",
-           "snapshot", "split_statements", "stale_diff", "url_target", "verify",
-           "write_file", "write_template"]
+           "Rule", "Script", "Snapshot", "Statement", "Target", "TargetChoice", "TargetLint",
+           "TargetPlan",
+           "TargetRun", "TargetSpec", "VariableSources", "any_changed", "any_failing", "apply",
+           "build_template", "choose_targets", "lint", "lint_targets", "load_targets", "plan",
+           "plan_targets",
+           "redact_dsn", "render", "snapshot", "split_statements", "stale_diff", "url_target",
+           "verify", "write_file", "write_template"]

@@ -239,23 +239,54 @@ HazardRowsOpt = Annotated[int, typer.Option(
     "least N rows (the planner's estimate) is marked as a hazard.")]
 
 
+DatabaseUrlsOpt = Annotated[list[str] | None, typer.Option(
+    "--database-url", metavar="URL", help="Target database (libpq URL or key=value string); "
+    "give it several times to check several databases in one run. Default: $DATABASE_URL, "
+    f"else Supabase's local development database {api.SUPABASE_LOCAL_DATABASE_URL_REDACTED}.",
+    show_default=False)]
+TargetsOpt = Annotated[Path | None, typer.Option(
+    "--targets", metavar="FILE", help="Check every database listed in a targets file "
+    "(HCL target blocks, each with a database_url and optional vars; see the README).",
+    dir_okay=False, show_default=False)]
+ParallelismOpt = Annotated[int, typer.Option(
+    "--parallelism", metavar="N", min=1, help="With several targets: how many are checked at "
+    "once (one connection each).")]
+
+
 def _plan_and_print(ctx: typer.Context, command: str, project: Path, var: list[str] | None,
-                    var_file: list[Path] | None, database_url: str | None,
+                    var_file: list[Path] | None, database_url: list[str] | None,
                     json_output: bool, timeouts: tuple[str | None, str | None],
-                    allow_stale: bool, hazard_rows: int = api.HAZARD_ROWS) -> bool:
-    """Render as apply does, plan on the target, print it as `command` does; True when
-    there are changes."""
-    proj, script = _render(ctx, project, var, var_file, allow_stale, timeouts)
-    with api.TargetChoice(database_url).open() as target:
-        result = api.plan(target, script, lint_project=proj if command == "plan" else None)
-    sys.stdout.write(_report().plan_report(command, result, script.schema, target, json_output,
-                                        hazard_rows))
-    return result.changed
+                    allow_stale: bool, hazard_rows: int = api.HAZARD_ROWS,
+                    targets: Path | None = None, parallelism: int = api.PARALLELISM) -> int:
+    """Render as apply does, plan on the target(s), print it as `command` does; the exit
+    code: EXIT_ERROR when a target failed, EXIT_CHANGES when one has changes, else 0."""
+    urls = list(database_url or ())
+    if targets is None and len(urls) <= 1:
+        proj, script = _render(ctx, project, var, var_file, allow_stale, timeouts)
+        with api.TargetChoice(urls[0] if urls else None).open() as target:
+            result = api.plan(target, script, lint_project=proj if command == "plan" else None)
+        sys.stdout.write(_report().plan_report(command, result, script.schema, target,
+                                            json_output, hazard_rows))
+        return EXIT_CHANGES if result.changed else EXIT_OK
+    proj = api.Project.load(project)
+    runs = api.plan_targets(proj, variable_sources(ctx, proj, var_file, var),
+                            api.choose_targets(urls, targets), lock_timeout=timeouts[0],
+                            statement_timeout=timeouts[1], allow_stale=allow_stale,
+                            parallelism=parallelism, lint=command == "plan")
+    for line in _report().targets_warnings(runs):
+        typer.echo(line, err=True)
+    sys.stdout.write(_report().targets_report(command, runs, json_output, hazard_rows))
+    failure = _report().targets_failure(runs)
+    if failure is not None:
+        typer.echo(_report().error_line(failure), err=True)
+        return EXIT_ERROR
+    return EXIT_CHANGES if api.any_changed(runs) else EXIT_OK
 
 
 @app.command(cls=VariableOptionsCommand)
 def plan(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = None,
-         var_file: VarFileOpt = None, database_url: DatabaseUrlOpt = None,
+         var_file: VarFileOpt = None, database_url: DatabaseUrlsOpt = None,
+         targets: TargetsOpt = None, parallelism: ParallelismOpt = api.PARALLELISM,
          lock_timeout: LockTimeoutOpt = None, statement_timeout: StatementTimeoutOpt = None,
          json_output: PlanJsonOpt = False, detailed_exitcode: DetailedExitcodeOpt = False,
          hazard_rows: HazardRowsOpt = api.HAZARD_ROWS, allow_stale: AllowStaleOpt = False) -> None:
@@ -266,19 +297,22 @@ def plan(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = None
     remove) are exactly what apply would make, with the locks each change
     took on existing tables (writes blocked on a large table: a hazard), and
     a one-line lint summary of the planned state. Same target and variables
-    as apply.
+    as apply; several targets (--database-url repeated, or --targets FILE)
+    are planned in parallel, one section each.
 
     Example: supabase-init plan --database-url postgresql://postgres@db:5432/postgres
     """
-    changes = _plan_and_print(ctx, "plan", project, var, var_file, database_url, json_output,
-                              (lock_timeout, statement_timeout), allow_stale, hazard_rows)
-    if detailed_exitcode and changes:
-        raise typer.Exit(EXIT_CHANGES)
+    status = _plan_and_print(ctx, "plan", project, var, var_file, database_url, json_output,
+                             (lock_timeout, statement_timeout), allow_stale, hazard_rows,
+                             targets, parallelism)
+    if status == EXIT_ERROR or (detailed_exitcode and status == EXIT_CHANGES):
+        raise typer.Exit(status)
 
 
 @app.command(cls=VariableOptionsCommand)
 def verify(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = None,
-           var_file: VarFileOpt = None, database_url: DatabaseUrlOpt = None,
+           var_file: VarFileOpt = None, database_url: DatabaseUrlsOpt = None,
+           targets: TargetsOpt = None, parallelism: ParallelismOpt = api.PARALLELISM,
            lock_timeout: LockTimeoutOpt = None, statement_timeout: StatementTimeoutOpt = None,
            json_output: PlanJsonOpt = False, allow_stale: AllowStaleOpt = False) -> None:
     """Check the database for drift: exit 0 when it matches, 2 when it has drifted.
@@ -286,13 +320,16 @@ def verify(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = No
     Drift is anything apply would change: a missing object, an extra or missing
     grant, row level security switched off, an altered policy, a redefined
     view or function, a dropped trigger, index or column default. Each is
-    listed. Nothing is changed.
+    listed. Nothing is changed. Several targets: exit 2 when any drifted, 1
+    when any failed (the others are still checked and reported).
 
-    Example: supabase-init verify --json
+    Example: supabase-init verify --targets targets.hcl --json
     """
-    if _plan_and_print(ctx, "verify", project, var, var_file, database_url, json_output,
-                       (lock_timeout, statement_timeout), allow_stale):
-        raise typer.Exit(EXIT_CHANGES)
+    status = _plan_and_print(ctx, "verify", project, var, var_file, database_url, json_output,
+                             (lock_timeout, statement_timeout), allow_stale,
+                             targets=targets, parallelism=parallelism)
+    if status:
+        raise typer.Exit(status)
 
 
 class LintFormat(StrEnum):
@@ -334,9 +371,39 @@ def _lint(proj: api.Project, script: api.Script, database_url: str | None, embed
         return api.lint(target, script, proj), target.display
 
 
+def _lint_targets(ctx: typer.Context, project: Path, var: list[str] | None,
+                  var_file: list[Path] | None, urls: list[str], targets: Path | None,
+                  parallelism: int, timeouts: tuple[str | None, str | None],
+                  output_format: str, fail_on: str, verbose: bool, allow_stale: bool,
+                  embedded_or_static: bool) -> int:
+    """Lint several targets and print one section each; the exit code."""
+    if embedded_or_static:
+        raise SupabaseInitError("--embedded and --static lint one target: not with --targets "
+                                "or several --database-url")
+    if output_format not in ("text", "json"):
+        raise SupabaseInitError(f"--format {output_format} takes one target (its findings "
+                                "point at template lines, the same for every database); "
+                                "give text or json with several")
+    proj = api.Project.load(project)
+    runs = api.lint_targets(proj, variable_sources(ctx, proj, var_file, var),
+                            api.choose_targets(urls, targets), lock_timeout=timeouts[0],
+                            statement_timeout=timeouts[1], allow_stale=allow_stale,
+                            parallelism=parallelism)
+    for line in _report().targets_warnings(runs):
+        typer.echo(line, err=True)
+    sys.stdout.write(_report().lint_targets_report(runs, output_format, fail_on=fail_on,
+                                                verbose=verbose))
+    failure = _report().targets_failure(runs)
+    if failure is not None:
+        typer.echo(_report().error_line(failure), err=True)
+        return EXIT_ERROR
+    return EXIT_CHANGES if api.any_failing(runs, fail_on) else EXIT_OK
+
+
 @app.command(cls=VariableOptionsCommand)
 def lint(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = None,
-         var_file: VarFileOpt = None, database_url: DatabaseUrlOpt = None,
+         var_file: VarFileOpt = None, database_url: DatabaseUrlsOpt = None,
+         targets: TargetsOpt = None, parallelism: ParallelismOpt = api.PARALLELISM,
          embedded: LintEmbeddedOpt = False, static: StaticOpt = False,
          lock_timeout: LockTimeoutOpt = None, statement_timeout: StatementTimeoutOpt = None,
          output_format: LintFormatOpt = LintFormat.text,
@@ -347,13 +414,17 @@ def lint(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = None
     Renders as apply does, runs the SQL in a transaction on the target, runs
     the rules on the catalog as apply would leave it, and rolls back: the
     database is never changed. Exit 0 when no finding is at --fail-on or
-    above, 2 when one is, 1 on error. Same target and variables as plan.
+    above, 2 when one is, 1 on error. Same target(s) and variables as plan.
 
     Example: supabase-init lint --embedded --format sarif > lint.sarif
     """
-    proj, script = _render(ctx, project, var, var_file, allow_stale,
-                           (lock_timeout, statement_timeout))
-    result, database = _lint(proj, script, database_url, embedded, static)
+    urls, timeouts = list(database_url or ()), (lock_timeout, statement_timeout)
+    if targets is not None or len(urls) > 1:
+        raise typer.Exit(_lint_targets(ctx, project, var, var_file, urls, targets, parallelism,
+                                       timeouts, output_format.value, fail_on.value, verbose,
+                                       allow_stale, embedded or static))
+    proj, script = _render(ctx, project, var, var_file, allow_stale, timeouts)
+    result, database = _lint(proj, script, urls[0] if urls else None, embedded, static)
     sys.stdout.write(_report().lint_report(result, output_format.value, database=database,
                                         fail_on=fail_on.value, verbose=verbose))
     if result.fails(fail_on.value):

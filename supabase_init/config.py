@@ -39,7 +39,8 @@ CLAIM_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # by the user through the Auth API): an access level read from them would let
 # anyone pick their own level.
 USER_SET_CLAIMS = ("user_metadata",)
-BLOCK_TYPES = ("variable", "role", "access", "objects", "grant", "policy", "lint")
+BLOCK_TYPES = ("variable", "role", "access", "objects", "grant", "policy", "lint",
+               "publication")
 # A lint rule id: lower case words joined by "_", as the rules are named.
 LINT_RULE_ID = re.compile(r"[a-z][a-z0-9_]*")
 VARIABLE_TYPES = ("string", "number", "bool")
@@ -126,6 +127,17 @@ class LintIgnore:
 
 
 @dataclass(frozen=True)
+class Publication:
+    """A logical replication publication (Supabase Realtime's ``supabase_realtime``)
+    and which of the managed tables it publishes; the other managed tables are
+    removed from it, tables the config does not manage are left alone."""
+
+    name: str
+    tables: tuple[str, ...]
+    line: int
+
+
+@dataclass(frozen=True)
 class Function:
     name: str
     signature: str  # argument types as written in the config, e.g. "" or "uuid, text"
@@ -164,6 +176,11 @@ class Config:
     policies: tuple[Policy, ...]
     access: tuple[Access, ...] = ()
     lint_ignores: tuple[LintIgnore, ...] = ()
+    publications: tuple[Publication, ...] = ()
+
+    @property
+    def publication_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.publications)
 
     @property
     def role_names(self) -> tuple[str, ...]:
@@ -643,6 +660,19 @@ def _policy(block: Block, path: Path, roles: tuple[str, ...], objects: Objects,
                   using, with_check, block.line, access_name, level, owner_column)
 
 
+def _publication(block: Block, path: Path, objects: Objects) -> Publication:
+    (name,) = _labels(block, 1, 'publication "name" { tables = [...] }', path)
+    check_identifier(name, "publication", path, block.line)
+    r = _Reader(block, f"publication {excerpt(name)}", path)
+    r.check_keys(("tables",))
+    tables = r.string_list("tables", required=True) or ()
+    for table in tables:
+        if table not in objects.tables:
+            raise r.fail(f"unknown table {excerpt(table)} (a publication lists tables declared "
+                         f"in objects: {', '.join(objects.tables) or 'none'})", r.attr("tables"))
+    return Publication(name, tables, block.line)
+
+
 def _policy_level(r: _Reader, access: tuple[Access, ...]) -> tuple[str | None, str | None]:
     """The policy's (access block, level), checked against the declared access blocks."""
     access_name = r.string("access")
@@ -748,5 +778,7 @@ def config_from_document(doc: Document) -> Config:
     unique(policies, lambda p: (p.table, p.name), "policy")
     lint_ignores = [_lint_ignore(b, path) for b in by_type.get("lint", [])]
     unique(lint_ignores, lambda i: i.rule, "lint block")
+    publications = [_publication(b, path, objects) for b in by_type.get("publication", [])]
+    unique(publications, lambda p: p.name, "publication")
     return Config(path, tuple(variables), tuple(roles), objects, tuple(grants), tuple(policies),
-                  tuple(access), tuple(lint_ignores))
+                  tuple(access), tuple(lint_ignores), tuple(publications))

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 # One file per catalog area, run in this order.
 QUERY_FILES = ("roles", "relations", "columns", "constraints", "indexes", "functions",
-               "triggers", "policies", "grants")
+               "triggers", "policies", "grants", "publications")
 
 CREATE, CHANGE, REMOVE = "create", "change", "remove"
 ACTIONS = (CREATE, CHANGE, REMOVE)
@@ -36,10 +36,10 @@ ACTIONS = (CREATE, CHANGE, REMOVE)
 # Display order: an object's group first by kind, then the object itself,
 # then what hangs off it.
 _GROUP_ORDER = ("role", "schema", "function", "procedure", "sequence", "table",
-                "foreign table", "view", "materialized view")
+                "foreign table", "view", "materialized view", "publication")
 _ITEM_ORDER = ("role", "schema", "function", "procedure", "sequence", "table", "foreign table",
                "view", "materialized view", "column", "constraint", "index", "trigger",
-               "policy", "grant")
+               "policy", "grant", "publication", "published table")
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,7 @@ class Snapshot:
     schema: str
     roles: tuple[str, ...]
     items: Mapping[tuple[str, str], Item] = field(default_factory=dict)
+    publications: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.items)
@@ -116,8 +117,9 @@ def _query(name: str) -> str:
 
 
 def snapshot_catalog(conn: psycopg.Connection[Any], *, schema: str,
-                     roles: Sequence[str]) -> Snapshot:
-    """Read the schema's catalog and the roles' attributes (a fixed number of queries).
+                     roles: Sequence[str], publications: Sequence[str] = ()) -> Snapshot:
+    """Read the schema's catalog, the roles' attributes and the publications with the
+    schema's tables they publish (a fixed number of queries).
 
     Runs in a savepoint (or a transaction when none is open) that is rolled
     back, so it changes nothing, not even the caller's settings. Catalog
@@ -125,7 +127,7 @@ def snapshot_catalog(conn: psycopg.Connection[Any], *, schema: str,
     qualify them according to search_path, so it is pinned to pg_catalog:
     snapshots taken before and after a script that sets its own read alike.
     """
-    params = {"schema": schema, "roles": list(roles)}
+    params = {"schema": schema, "roles": list(roles), "publications": list(publications)}
     items: dict[tuple[str, str], Item] = {}
     # Items hold only strings, so they form no reference cycles: the cyclic
     # garbage collector has nothing to find among them, but creating tens of
@@ -142,7 +144,8 @@ def snapshot_catalog(conn: psycopg.Connection[Any], *, schema: str,
     finally:
         if collecting:
             gc.enable()
-    return Snapshot(schema=schema, roles=tuple(roles), items=items)
+    return Snapshot(schema=schema, roles=tuple(roles), items=items,
+                    publications=tuple(publications))
 
 
 def read_items(conn: psycopg.Connection[Any], name: str, *, schema: str,
@@ -222,6 +225,10 @@ def _describe(item: Item) -> tuple[str, ...]:
         return (f"{a.get('definition')}{enabled}",)
     if item.kind == "grant":
         return (_text(a.get("privileges")),)
+    if item.kind == "publication":
+        return (f"publish {_text(a.get('publish'))}",)
+    if item.kind == "published table":
+        return tuple(f"{key}: {a[key]}" for key in ("columns", "row_filter") if key in a)
     if "definition" in a:
         return (str(a["definition"]),)
     return ()

@@ -3,7 +3,7 @@
 The ``.tpl`` is evaluated with the variables' values exactly as Terraform's
 ``templatefile()`` would (``tftemplate``). The result carries what the
 database steps need besides the text: the schema it provisions, the managed
-roles, and the settings made for the transaction. Never touches a database,
+roles and publications, and the settings made for the transaction. Never touches a database,
 never prints.
 """
 
@@ -40,6 +40,8 @@ class Script:
     # What Terraform would warn about on the way (an undeclared variable in a
     # variable file), one line each, for stderr.
     warnings: tuple[str, ...] = ()
+    # The publications the config declares (their membership is snapshotted).
+    publications: tuple[str, ...] = ()
 
 
 def read_template(project: Project) -> str:
@@ -108,4 +110,5 @@ def render_script(project: Project, sources: VariableSources | None = None,
     return Script(sql=evaluate_template(project, values),
                   schema=str(values.get("schema", "public")),
                   roles=project.config.role_names, variables=values, settings=settings,
-                  warnings=resolved.warnings)
+                  warnings=resolved.warnings,
+                  publications=project.config.publication_names)

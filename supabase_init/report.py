@@ -19,6 +19,7 @@ from .introspect import ACTIONS, CHANGE, CREATE, REMOVE, Change, HeldLock
 from .lint import ERROR, INFO, LEVELS, WARN, Finding, LintResult, Rule
 from .progress import StatementProgress
 from .target import Target
+from .targets import TargetLint, TargetPlan, TargetRun, TargetSpec
 from .transaction import HAZARD_ROWS, Comparison
 
 # 2: plan / verify documents gained `locks` and `hazards`.
@@ -27,7 +28,8 @@ SYMBOLS = {CREATE: "+", CHANGE: "~", REMOVE: "-"}
 _PLURALS = {"index": "indexes", "policy": "policies", "schema": "schemas"}
 _ACTION_WORDS = {CREATE: "Created", CHANGE: "Changed", REMOVE: "Removed or revoked"}
 _KIND_ORDER = ("role", "schema", "function", "procedure", "sequence", "table", "column",
-               "constraint", "index", "trigger", "view", "materialized view", "policy", "grant")
+               "constraint", "index", "trigger", "view", "materialized view", "policy", "grant",
+               "publication", "published table")
 
 
 def count_changes(changes: Sequence[Change]) -> dict[str, int]:
@@ -223,25 +225,116 @@ def _lock_json(lock: HeldLock, hazards: Sequence[HeldLock]) -> dict[str, Any]:
     return {**lock.as_dict(), "hazard": lock in hazards}
 
 
+def plan_document(command: str, result: Comparison, schema: str, target: str,
+                  hazard_rows: int = HAZARD_ROWS) -> dict[str, Any]:
+    """The ``--json`` document of one plan or verify: locks and hazards, and the lint
+    counts when the planned state was linted."""
+    document = as_json(command, result.changes, schema=schema, target=target)
+    hazards = result.hazards(hazard_rows)
+    document["locks"] = [_lock_json(lock, hazards) for lock in result.strong_locks]
+    document["hazards"] = [_lock_json(lock, hazards) for lock in hazards]
+    if isinstance(result.inspected, LintResult):
+        document["lint"] = {**result.inspected.counts(),
+                            "suppressed": len(result.inspected.suppressed)}
+    return document
+
+
+def _plan_text(command: str, result: Comparison, schema: str, target: str,
+               hazard_rows: int) -> str:
+    if command == "plan":
+        lint = (lint_summary_line(result.inspected, "`supabase-init lint` lists them")
+                if isinstance(result.inspected, LintResult) else None)
+        return plan_text(result.changes, schema=schema, target=target,
+                         notes=lock_lines(result, hazard_rows), lint=lint)
+    return verify_text(result.changes, schema=schema, target=target,
+                       notes=lock_lines(result, hazard_rows))
+
+
 def plan_report(command: str, result: Comparison, schema: str, target: Target,
                 json_output: bool, hazard_rows: int = HAZARD_ROWS) -> str:
     """What ``plan`` / ``verify`` print on stdout for ``result``."""
     if json_output:
-        document = as_json(command, result.changes, schema=schema, target=target.display)
-        hazards = result.hazards(hazard_rows)
-        document["locks"] = [_lock_json(lock, hazards) for lock in result.strong_locks]
-        document["hazards"] = [_lock_json(lock, hazards) for lock in hazards]
-        if isinstance(result.inspected, LintResult):
-            document["lint"] = {**result.inspected.counts(),
-                                "suppressed": len(result.inspected.suppressed)}
-        return json.dumps(document, indent=2) + "\n"
-    if command == "plan":
-        lint = (lint_summary_line(result.inspected, "`supabase-init lint` lists them")
-                if isinstance(result.inspected, LintResult) else None)
-        return plan_text(result.changes, schema=schema, target=target.display,
-                         notes=lock_lines(result, hazard_rows), lint=lint)
-    return verify_text(result.changes, schema=schema, target=target.display,
-                       notes=lock_lines(result, hazard_rows))
+        return json.dumps(plan_document(command, result, schema, target.display, hazard_rows),
+                          indent=2) + "\n"
+    return _plan_text(command, result, schema, target.display, hazard_rows)
+
+
+# --------------------------------------------------------------------------
+# plan and verify on several targets
+
+# (changed, unchanged) in each command's words.
+_TARGET_STATES = {"plan": ("with changes", "no changes"), "verify": ("drifted", "in sync")}
+
+
+def _target_heading(spec: TargetSpec) -> str:
+    display = spec.display
+    return f"# Target {spec.name}" + ("" if spec.name == display else f" ({display})")
+
+
+def _status(command: str, changed: bool) -> str:
+    if command == "verify":
+        return "drifted" if changed else "in_sync"
+    return "changes" if changed else "no_changes"
+
+
+def _targets_summary(command: str, runs: Sequence[TargetRun[TargetPlan]]) -> str:
+    changed_word, unchanged_word = _TARGET_STATES[command]
+    changed = [r.spec.name for r in runs if r.result is not None and r.result.plan.changed]
+    failed = [r.spec.name for r in runs if r.failed]
+    unchanged = len(runs) - len(changed) - len(failed)
+    parts = [f"{changed_word}: {len(changed)}" + (f" ({', '.join(changed)})" if changed else ""),
+             f"{unchanged_word}: {unchanged}",
+             f"failed: {len(failed)}" + (f" ({', '.join(failed)})" if failed else "")]
+    return f"Targets: {len(runs)}; " + "; ".join(parts) + "."
+
+
+def _target_json(command: str, run: TargetRun[TargetPlan], hazard_rows: int) -> dict[str, Any]:
+    if run.result is None:
+        return {"name": run.spec.name, "format_version": JSON_FORMAT_VERSION,
+                "command": command, "status": "error", "database": run.spec.display,
+                "error": run.error}
+    return {"name": run.spec.name, **plan_document(
+        command, run.result.plan, run.result.script.schema, run.spec.display, hazard_rows)}
+
+
+def targets_report(command: str, runs: Sequence[TargetRun[TargetPlan]], json_output: bool,
+                   hazard_rows: int = HAZARD_ROWS) -> str:
+    """What ``plan`` / ``verify`` print for several targets: one section per target, in
+    the order given, then a combined summary line (or one JSON document)."""
+    changed = sum(r.result is not None and r.result.plan.changed for r in runs)
+    failed = sum(r.failed for r in runs)
+    if json_output:
+        return json.dumps({
+            "format_version": JSON_FORMAT_VERSION, "command": command,
+            "status": "error" if failed else _status(command, bool(changed)),
+            "summary": {"targets": len(runs), "changed": changed,
+                        "unchanged": len(runs) - changed - failed, "failed": failed},
+            "targets": [_target_json(command, run, hazard_rows) for run in runs],
+        }, indent=2) + "\n"
+    sections = []
+    for run in runs:
+        body = (error_line(run.error or "") + "\n" if run.result is None else _plan_text(
+            command, run.result.plan, run.result.script.schema, run.spec.display, hazard_rows))
+        sections.append(f"{_target_heading(run.spec)}\n{body}")
+    return "\n".join([*sections, _targets_summary(command, runs)]) + "\n"
+
+
+def targets_failure(runs: Sequence[TargetRun[Any]]) -> str | None:
+    """The one error line's message when targets failed (None when none did)."""
+    failed = [r.spec.name for r in runs if r.failed]
+    if not failed:
+        return None
+    return f"{len(failed)} of {len(runs)} targets failed: {', '.join(failed)}"
+
+
+def targets_warnings(runs: Sequence[TargetRun[TargetPlan] | TargetRun[TargetLint]]
+                     ) -> list[str]:
+    """The warnings of every target's rendering, each once, as warning lines."""
+    seen: dict[str, None] = {}
+    for run in runs:
+        if run.result is not None:
+            seen.update(dict.fromkeys(run.result.script.warnings))
+    return [warning_line(w) for w in seen]
 
 
 # --------------------------------------------------------------------------
@@ -436,8 +529,48 @@ def lint_report(result: LintResult, output_format: str, *, database: str | None,
     return lint_text(result, verbose=verbose)
 
 
+def _lint_target_json(run: TargetRun[TargetLint], fail_on: str) -> dict[str, Any]:
+    if run.result is None:
+        return {"name": run.spec.name, "format_version": LINT_FORMAT_VERSION,
+                "command": "lint", "status": "error", "database": run.spec.display,
+                "error": run.error}
+    return {"name": run.spec.name,
+            **json.loads(lint_json(run.result.lint, run.spec.display, fail_on))}
+
+
+def lint_targets_report(runs: Sequence[TargetRun[TargetLint]], output_format: str, *,
+                        fail_on: str, verbose: bool = False) -> str:
+    """What ``lint`` prints for several targets: one section per target and a summary
+    line (text), or one JSON document with a ``targets`` list. SARIF and workflow
+    annotations point at template lines, the same for every target: text and json only."""
+    failing = [r.spec.name for r in runs if r.result is not None
+               and r.result.lint.fails(fail_on)]
+    failed = [r.spec.name for r in runs if r.failed]
+    if output_format == "json":
+        return json.dumps({
+            "format_version": LINT_FORMAT_VERSION, "command": "lint", "fail_on": fail_on,
+            "failed": bool(failing), "error": bool(failed),
+            "summary": {"targets": len(runs), "failing": len(failing),
+                        "passing": len(runs) - len(failing) - len(failed),
+                        "failed": len(failed)},
+            "targets": [_lint_target_json(run, fail_on) for run in runs],
+        }, indent=2) + "\n"
+    sections = []
+    for run in runs:
+        body = (error_line(run.error or "") + "\n" if run.result is None
+                else lint_text(run.result.lint, verbose=verbose))
+        sections.append(f"{_target_heading(run.spec)}\n{body}")
+    parts = [f"failing at --fail-on {fail_on}: {len(failing)}"
+             + (f" ({', '.join(failing)})" if failing else ""),
+             f"passing: {len(runs) - len(failing) - len(failed)}",
+             f"failed: {len(failed)}" + (f" ({', '.join(failed)})" if failed else "")]
+    return "\n".join([*sections, f"Targets: {len(runs)}; " + "; ".join(parts) + "."]) + "\n"
+
+
 __all__ = ["JSON_FORMAT_VERSION", "LINT_FORMATS", "LINT_FORMAT_VERSION", "StatementProgress",
            "apply_json", "apply_text", "as_json", "count_changes", "error_line",
            "format_changes", "kept_server_notice", "lint_github", "lint_json", "lint_report",
-           "lint_sarif", "lint_summary_line", "lint_text", "lock_lines", "plan_report",
-           "plan_text", "summary_line", "unexpected_error_line", "verify_text"]
+           "lint_sarif", "lint_summary_line", "lint_targets_report", "lint_text", "lock_lines",
+           "plan_document",
+           "plan_report", "plan_text", "summary_line", "targets_failure", "targets_report",
+           "targets_warnings", "unexpected_error_line", "verify_text"]

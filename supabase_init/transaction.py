@@ -336,6 +336,7 @@ _DEFERRED_QUERY = (b"SELECT index_name, statement, cleanup"
 
 def run_and_compare(dsn: str, sql: str | Sequence[Statement], *, schema: str,
                     roles: Sequence[str], commit: bool,
+                    publications: Sequence[str] = (),
                     settings: Mapping[str, str] | None = None,
                     on_statement: OnStatement | None = None,
                     concurrent_indexes: bool = False,
@@ -358,7 +359,7 @@ def run_and_compare(dsn: str, sql: str | Sequence[Statement], *, schema: str,
     from .introspect import diff_snapshots, snapshot_catalog
 
     def snapshot(conn: psycopg.Connection[Any]) -> Snapshot:
-        return snapshot_catalog(conn, schema=schema, roles=roles)
+        return snapshot_catalog(conn, schema=schema, roles=roles, publications=publications)
 
     settings = dict(settings or {})
     if concurrent_indexes and commit:

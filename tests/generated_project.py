@@ -1,7 +1,7 @@
 """A generated project with N tables, for scale tests and bench/.
 
 It reuses the repository's generic templates (entry point, macros, roles,
-security, the updated_at function) and writes one small table template per
+security, publications, the updated_at function) and writes one small table template per
 table, plus a config that lists every table, grants on all of them and a
 policy per table.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 GENERIC_TEMPLATES = ("supabase-init.sql.j2", "_macros.sql.j2", "_roles.sql.j2",
-                     "_security.sql.j2")
+                     "_security.sql.j2", "_publications.sql.j2")
 
 TABLE_TEMPLATE = """\
 {{% import "_macros.sql.j2" as m %}}

@@ -16,6 +16,9 @@ What it has, as a Supabase project has it today:
   ``supabase_auth_admin``, with ``postgres`` allowed to use them;
 * default privileges: what ``postgres`` creates in ``public`` is granted ALL
   to ``postgres`` and the API roles;
+* the Realtime publication ``supabase_realtime``, with no tables, created by
+  ``supabase_admin`` and owned by ``postgres`` (as Supabase's platform hands
+  publications over), so that ``postgres`` can add its own tables to it;
 * every connection, the superuser's included, authenticates with a password
   (``scram-sha-256``, over TCP): nothing is trusted.
 
@@ -105,6 +108,8 @@ ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public
     GRANT ALL ON SEQUENCES TO postgres, anon, authenticated, service_role;
 ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public
     GRANT ALL ON FUNCTIONS TO postgres, anon, authenticated, service_role;
+CREATE PUBLICATION supabase_realtime;
+ALTER PUBLICATION supabase_realtime OWNER TO postgres;
 """
 
 

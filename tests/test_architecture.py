@@ -33,6 +33,7 @@ UNIT_TESTS = {
     "test_plan_verify_scale.py": {"introspect"},  # counts the snapshot's queries
     "test_terraform_module.py": {"config"},
     "test_files.py": {"files"},
+    "test_targets.py": {"targets", "errors"},
     "test_redaction.py": {"dsn"},
     "test_variable_files.py": {"config", "errors", "hclfile", "variables"},
     "test_variable_values.py": {"config"},
