@@ -109,6 +109,14 @@ def stale_diff(project: Project) -> str:
     return build.stale_diff(project)
 
 
+def require_current(project: Project) -> None:
+    """Fail unless the committed ``.tpl`` records the digest of the project's inputs
+    (the check ``render`` makes; no build is run)."""
+    from . import build
+
+    build.require_current(project)
+
+
 def render(project: Project, sources: VariableSources | None = None, *,
            lock_timeout: str | None = None, statement_timeout: str | None = None,
            allow_stale: bool = False) -> Script:
@@ -121,9 +129,7 @@ def render(project: Project, sources: VariableSources | None = None, *,
     when the config declares no such variable.
     """
     if not allow_stale:
-        from . import build
-
-        build.require_current(project)
+        require_current(project)
     return render_script(project, sources, {"lock_timeout": lock_timeout,
                                             "statement_timeout": statement_timeout})
 
@@ -306,6 +312,6 @@ __all__ = ["HAZARD_ROWS", "LEVELS", "PARALLELISM", "RULES", "SUPABASE_LOCAL_DATA
            "TargetPlan",
            "TargetRun", "TargetSpec", "VariableSources", "any_changed", "any_failing", "apply",
            "build_template", "choose_targets", "lint", "lint_targets", "load_targets", "plan",
-           "plan_targets",
+           "plan_targets", "require_current",
            "redact_dsn", "render", "snapshot", "split_statements", "stale_diff", "url_target",
            "verify", "write_file", "write_template"]
