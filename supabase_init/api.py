@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import build, transaction
+from . import build, savedplan, transaction
 from .db import OnStatement, connect
 from .dsn import redact_dsn
 from .errors import SupabaseInitError
@@ -27,6 +27,7 @@ from .files import write_atomic
 from .introspect import Change, Snapshot, snapshot_catalog
 from .project import Project
 from .render import Script, render_script
+from .savedplan import SavedPlan, read_plan
 from .sqlsplit import Statement, split_statements
 from .target import (
     SUPABASE_LOCAL_DATABASE_URL,
@@ -82,22 +83,55 @@ def write_file(path: Path, text: str) -> None:
         raise SupabaseInitError(f"{path}: cannot write: {e.strerror or e}") from e
 
 
-def apply(target: Target, script: Script, *, on_statement: OnStatement | None = None,
+def apply(target: Target, script: Script | SavedPlan, *,
+          on_statement: OnStatement | None = None,
           concurrent_indexes: bool = False) -> ApplyResult:
     """Run ``script`` in one transaction and commit it; what it changed.
 
+    A ``SavedPlan`` (``read_plan``) runs exactly its SQL, after checking, in
+    the transaction and under the script's advisory lock, that the target is
+    the database it was made on and its catalog has not changed since
+    (``StalePlanError`` otherwise, nothing applied).
     ``concurrent_indexes``: an index the script would add to a table that
     holds rows is built after the commit with CREATE INDEX CONCURRENTLY
     instead (writes to the table go on meanwhile).
     """
+    if isinstance(script, SavedPlan):
+        if target.server is not None:
+            raise SupabaseInitError("a saved plan applies to the database it was made on, "
+                                    "not to --embedded")
+        return transaction.run_and_compare(
+            target.dsn, script.sql, schema=script.schema, roles=script.roles, commit=True,
+            settings=script.settings, on_statement=on_statement,
+            concurrent_indexes=concurrent_indexes, check=script.check(target.dsn))
     return _compare(target, script, commit=True, on_statement=on_statement,
                     concurrent_indexes=concurrent_indexes)
 
 
-def plan(target: Target, script: Script, *,
-         on_statement: OnStatement | None = None) -> Plan:
-    """What ``apply`` would change: the script run in a transaction that is rolled back."""
-    return _compare(target, script, commit=False, on_statement=on_statement)
+def plan(target: Target, script: Script, *, on_statement: OnStatement | None = None,
+         out: Path | None = None) -> Plan:
+    """What ``apply`` would change: the script run in a transaction that is rolled back.
+
+    ``out``: also write a saved plan there (atomically, mode 0600) that
+    ``apply`` can run later exactly as planned (``read_plan``).
+    """
+    if out is None:
+        return _compare(target, script, commit=False, on_statement=on_statement)
+    identities: list[savedplan.Identity] = []
+    result = transaction.run_and_compare(
+        target.dsn, script.sql, schema=script.schema, roles=script.roles, commit=False,
+        settings=script.settings, on_statement=on_statement,
+        check=lambda conn, _before: identities.append(
+            savedplan.read_identity(conn, target.dsn)))
+    saved = savedplan.make_saved_plan(
+        sql=script.sql, schema=script.schema, roles=script.roles, settings=script.settings,
+        variables=script.variables, identity=identities[0], before=result.before,
+        changes=result.changes)
+    try:
+        savedplan.write_plan(out, saved)
+    except OSError as e:
+        raise SupabaseInitError(f"{out}: cannot write the plan: {e.strerror or e}") from e
+    return result
 
 
 def verify(target: Target, script: Script) -> Plan:
@@ -125,7 +159,7 @@ def url_target(dsn: str) -> Target:
 
 
 __all__ = ["HAZARD_ROWS", "SUPABASE_LOCAL_DATABASE_URL", "SUPABASE_LOCAL_DATABASE_URL_REDACTED",
-           "ApplyResult", "Change", "Comparison",
+           "ApplyResult", "SavedPlan", "read_plan", "Change", "Comparison",
            "Plan", "Project", "Script", "Snapshot", "Statement", "Target", "TargetChoice",
            "VariableSources", "apply", "build_template", "plan", "redact_dsn", "render",
            "snapshot", "split_statements", "stale_diff", "url_target", "verify",

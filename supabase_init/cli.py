@@ -179,27 +179,25 @@ ConcurrentIndexesOpt = Annotated[bool, typer.Option(
     "rows with CREATE INDEX CONCURRENTLY after the commit, so writes go on meanwhile.")]
 
 
-@app.command(cls=VariableOptionsCommand)
-def apply(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = None,
-          var_file: VarFileOpt = None, database_url: DatabaseUrlOpt = None,
-          embedded: EmbeddedOpt = False, keep: KeepOpt = False,
-          lock_timeout: LockTimeoutOpt = None, statement_timeout: StatementTimeoutOpt = None,
-          json_output: ApplyJsonOpt = False, quiet: QuietOpt = False,
-          concurrent_indexes: ConcurrentIndexesOpt = False,
-          allow_stale: AllowStaleOpt = False) -> None:
-    """Apply the rendered SQL to a database in one transaction, and say what changed.
+PlanFileArg = Annotated[Path | None, typer.Argument(
+    metavar="[FILE]", help="A saved plan (from plan -out FILE): apply exactly its SQL, "
+    "refused when the database changed since.", dir_okay=False, show_default=False)]
 
-    Renders exactly as `render` does, then runs the statements one by one in
-    one transaction: concurrent runs queue on an advisory lock, lock_timeout
-    / statement_timeout make it fail fast, and it commits only when every
-    statement succeeded (a failure names the statement's line in the rendered
-    SQL). Target: --database-url, else $DATABASE_URL, else Supabase's local
-    development database (127.0.0.1:54322), or --embedded.
 
-    Example: supabase-init apply --embedded
-    """
-    choice = api.TargetChoice(database_url, embedded=embedded, keep=keep)
-    script = _render(ctx, project, var, var_file, allow_stale, (lock_timeout, statement_timeout))
+def _script_or_plan(ctx: typer.Context, plan_file: Path | None, project: Path,
+                    var: list[str] | None, var_file: list[Path] | None, allow_stale: bool,
+                    timeouts: tuple[str | None, str | None]) -> api.Script | api.SavedPlan:
+    """The saved plan ``plan_file``, else the project's script rendered as usual."""
+    if plan_file is None:
+        return _render(ctx, project, var, var_file, allow_stale, timeouts)
+    if var or var_file or any(timeouts):
+        raise SupabaseInitError("a saved plan runs as it was made: -var, -var-file, "
+                                "--lock-timeout and --statement-timeout cannot be given with it")
+    return api.read_plan(plan_file)
+
+
+def _apply_and_print(choice: api.TargetChoice, script: api.Script | api.SavedPlan, *,
+                     quiet: bool, json_output: bool, concurrent_indexes: bool) -> None:
     with choice.open() as target:
         if target.kept and not quiet:
             typer.echo(report.kept_server_notice(target), err=True, nl=False)
@@ -209,6 +207,33 @@ def apply(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = Non
     if json_output or not quiet:
         sys.stdout.write((report.apply_json if json_output else report.apply_text)(
             result, target))
+
+
+@app.command(cls=VariableOptionsCommand)
+def apply(ctx: typer.Context, plan_file: PlanFileArg = None, project: ProjectOpt = Path("."),
+          var: VarOpt = None, var_file: VarFileOpt = None,
+          database_url: DatabaseUrlOpt = None, embedded: EmbeddedOpt = False,
+          keep: KeepOpt = False, lock_timeout: LockTimeoutOpt = None,
+          statement_timeout: StatementTimeoutOpt = None, json_output: ApplyJsonOpt = False,
+          quiet: QuietOpt = False, concurrent_indexes: ConcurrentIndexesOpt = False,
+          allow_stale: AllowStaleOpt = False) -> None:
+    """Apply the rendered SQL (or a saved plan) to a database in one transaction.
+
+    Renders exactly as `render` does, then runs the statements one by one in
+    one transaction: concurrent runs queue on an advisory lock, lock_timeout
+    / statement_timeout make it fail fast, and it commits only when every
+    statement succeeded (a failure names the statement's line in the rendered
+    SQL). With FILE (from plan -out FILE) it runs exactly that plan's SQL, or
+    exits 1 when the database changed since. Target: --database-url, else
+    $DATABASE_URL, else Supabase's local development database
+    (127.0.0.1:54322), or --embedded.
+
+    Example: supabase-init apply --embedded
+    """
+    script = _script_or_plan(ctx, plan_file, project, var, var_file, allow_stale,
+                             (lock_timeout, statement_timeout))
+    _apply_and_print(api.TargetChoice(database_url, embedded=embedded, keep=keep), script,
+                     quiet=quiet, json_output=json_output, concurrent_indexes=concurrent_indexes)
 
 
 PlanJsonOpt = Annotated[bool, typer.Option(
@@ -222,17 +247,25 @@ HazardRowsOpt = Annotated[int, typer.Option(
     "least N rows (the planner's estimate) is marked as a hazard.")]
 
 
+OutOpt = Annotated[Path | None, typer.Option(
+    "-out", "--out", metavar="FILE", help="Also save the plan to FILE (mode 0600): "
+    "`supabase-init apply FILE` then runs exactly this plan.", dir_okay=False)]
+
+
 def _plan_and_print(ctx: typer.Context, command: str, project: Path, var: list[str] | None,
                     var_file: list[Path] | None, database_url: str | None,
                     json_output: bool, timeouts: tuple[str | None, str | None],
-                    allow_stale: bool, hazard_rows: int = api.HAZARD_ROWS) -> bool:
+                    allow_stale: bool, hazard_rows: int = api.HAZARD_ROWS,
+                    out: Path | None = None) -> bool:
     """Render as apply does, plan on the target, print it as `command` does; True when
     there are changes."""
     script = _render(ctx, project, var, var_file, allow_stale, timeouts)
     with api.TargetChoice(database_url).open() as target:
-        result = api.plan(target, script)
+        result = api.plan(target, script, out=out)
     sys.stdout.write(report.plan_report(command, result, script.schema, target, json_output,
                                         hazard_rows))
+    if out is not None:
+        typer.echo(report.saved_plan_notice(str(out)), err=True, nl=False)
     return result.changed
 
 
@@ -241,19 +274,20 @@ def plan(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = None
          var_file: VarFileOpt = None, database_url: DatabaseUrlOpt = None,
          lock_timeout: LockTimeoutOpt = None, statement_timeout: StatementTimeoutOpt = None,
          json_output: PlanJsonOpt = False, detailed_exitcode: DetailedExitcodeOpt = False,
-         hazard_rows: HazardRowsOpt = api.HAZARD_ROWS, allow_stale: AllowStaleOpt = False) -> None:
+         hazard_rows: HazardRowsOpt = api.HAZARD_ROWS, allow_stale: AllowStaleOpt = False,
+         out: OutOpt = None) -> None:
     """Show what apply would change on the database, without changing it.
 
     Snapshots the catalog, runs the rendered SQL in a transaction, snapshots
     again and rolls back: the changes listed (+ create, ~ change, - revoke or
     remove) are exactly what apply would make, with the locks each change
     took on existing tables (writes blocked on a large table: a hazard).
-    Same target and variables as apply.
+    Same target and variables as apply; -out FILE saves the plan for apply FILE.
 
-    Example: supabase-init plan --database-url postgresql://postgres@db:5432/postgres
+    Example: supabase-init plan -out crm.plan --database-url postgresql://postgres@db:5432/postgres
     """
     changes = _plan_and_print(ctx, "plan", project, var, var_file, database_url, json_output,
-                              (lock_timeout, statement_timeout), allow_stale, hazard_rows)
+                              (lock_timeout, statement_timeout), allow_stale, hazard_rows, out)
     if detailed_exitcode and changes:
         raise typer.Exit(EXIT_CHANGES)
 
@@ -275,6 +309,24 @@ def verify(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = No
     if _plan_and_print(ctx, "verify", project, var, var_file, database_url, json_output,
                        (lock_timeout, statement_timeout), allow_stale):
         raise typer.Exit(EXIT_CHANGES)
+
+
+ShowFileArg = Annotated[Path, typer.Argument(
+    metavar="FILE", help="A saved plan, from plan -out FILE.", dir_okay=False)]
+ShowJsonOpt = Annotated[bool, typer.Option(
+    "--json", help="Print plan's JSON document plus saved_plan (created, target, "
+    "catalog_fingerprint, variables, sql).")]
+
+
+@app.command()
+def show(plan_file: ShowFileArg, json_output: ShowJsonOpt = False) -> None:
+    """Print a saved plan (from plan -out FILE) again, as plan printed it.
+
+    Reads only the file: no database is contacted.
+
+    Example: supabase-init show crm.plan
+    """
+    sys.stdout.write(report.saved_plan_report(api.read_plan(plan_file), json_output))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,6 +17,7 @@ from .dsn import scrub
 from .files import describe_os_error
 from .introspect import ACTIONS, CHANGE, CREATE, REMOVE, Change, HeldLock
 from .progress import StatementProgress
+from .savedplan import SavedPlan
 from .target import Target
 from .transaction import HAZARD_ROWS, Comparison
 
@@ -235,6 +236,38 @@ def plan_report(command: str, result: Comparison, schema: str, target: Target,
 
 
 # --------------------------------------------------------------------------
+# saved plans
+
+
+def saved_plan_notice(path: str) -> str:
+    """Said on stderr after ``plan -out FILE``."""
+    return (f"Saved the plan to {path}. To apply exactly these changes, run: "
+            f"supabase-init apply {path}\n")
+
+
+def saved_plan_report(saved: SavedPlan, json_output: bool) -> str:
+    """What ``show FILE`` prints: the saved plan as ``plan`` printed it, with where and
+    when it was made (``--json``: plan's document plus ``saved_plan``)."""
+    if json_output:
+        document = as_json("plan", saved.changes, schema=saved.schema,
+                           target=saved.identity.display)
+        document["saved_plan"] = {
+            "created": saved.created, "supabase_init_version": saved.tool_version,
+            "catalog_fingerprint": saved.fingerprint, "target": saved.identity.as_dict(),
+            "variables": dict(saved.variables), "sql": saved.sql}
+        return json.dumps(document, indent=2, default=str) + "\n"
+    head = (f"Saved plan, made {saved.created or 'at an unknown time'} by supabase-init "
+            f"{saved.tool_version} on {saved.identity.display} (catalog "
+            f"{saved.fingerprint[:19]}).\n")
+    if saved.variables:
+        head += "Variables: " + ", ".join(f"{name} = {json.dumps(value, default=str)}"
+                                          for name, value in sorted(saved.variables.items()))
+        head += "\n"
+    return head + "\n" + plan_text(saved.changes, schema=saved.schema,
+                                   target=saved.identity.display)
+
+
+# --------------------------------------------------------------------------
 # errors
 
 
@@ -272,5 +305,5 @@ def unexpected_error_line(error: BaseException, argv: Sequence[str],
 
 __all__ = ["JSON_FORMAT_VERSION", "StatementProgress", "apply_json", "apply_text", "as_json",
            "count_changes", "error_line", "format_changes", "kept_server_notice", "lock_lines",
-           "plan_report", "plan_text", "summary_line", "unexpected_error_line",
-           "verify_text"]
+           "plan_report", "plan_text", "saved_plan_notice", "saved_plan_report", "summary_line",
+           "unexpected_error_line", "verify_text"]

@@ -49,13 +49,17 @@ def _is_preamble(stmt: Statement) -> bool:
 
 
 Body = Callable[["psycopg.Connection[Any]"], Any]
+# Called inside the transaction before the script's own statements, with the
+# catalog as it is then (see run_in_transaction).
+Check = Callable[["psycopg.Connection[Any]", S | None], None]
 
 
 def run_in_transaction(target: str | psycopg.Connection[Any],
                        sql: str | Sequence[Statement] | Body, *, commit: bool,
                        on_statement: OnStatement | None = None,
                        snapshot: Callable[[psycopg.Connection[Any]], S] | None = None,
-                       settings: Mapping[str, str] | None = None) -> ScriptRun[S]:
+                       settings: Mapping[str, str] | None = None,
+                       check: Check[S] | None = None) -> ScriptRun[S]:
     """Run ``sql`` in one transaction; commit only if asked and everything succeeded.
 
     ``target`` is a DSN (a connection is opened and closed here) or an open
@@ -71,6 +75,11 @@ def run_in_transaction(target: str | psycopg.Connection[Any],
     concurrent run that committed while this one waited is already visible)
     and after the last statement. With ``commit=False`` the transaction is
     always rolled back: that is how ``plan`` sees exactly what would change.
+
+    ``check``, when given, is called with the connection and the first
+    snapshot (None without ``snapshot``) right after it, under the script's
+    advisory lock and before anything else of the script runs; raising
+    there rolls everything back.
     """
     import psycopg
     from psycopg import pq
@@ -111,6 +120,8 @@ def run_in_transaction(target: str | psycopg.Connection[Any],
         execute_script(conn, statements[:split], on_statement=offset(0))
         if snapshot is not None:
             before = _read_catalog(snapshot, conn)
+        if check is not None:
+            check(conn, before)
         if body is not None:
             result = body(conn)
         execute_script(conn, statements[split:], on_statement=offset(split))
@@ -319,7 +330,8 @@ def run_and_compare(dsn: str, sql: str | Sequence[Statement], *, schema: str,
                     roles: Sequence[str], commit: bool,
                     settings: Mapping[str, str] | None = None,
                     on_statement: OnStatement | None = None,
-                    concurrent_indexes: bool = False) -> Comparison:
+                    concurrent_indexes: bool = False,
+                    check: Check[Snapshot] | None = None) -> Comparison:
     """Snapshot ``schema`` and ``roles``, run ``sql``, snapshot again, commit or roll
     back, diff. With ``commit=False`` the database is never changed; a failing
     statement raises ApplyError either way.
@@ -329,6 +341,7 @@ def run_and_compare(dsn: str, sql: str | Sequence[Statement], *, schema: str,
     CREATE INDEX CONCURRENTLY, one at a time, in the same session (writes go
     on meanwhile). A failed build drops the invalid index it left and raises
     ApplyError naming it; what was committed stays, and a re-run finishes.
+    ``check``: as for ``run_in_transaction``, with the first snapshot.
     """
 
     def snapshot(conn: psycopg.Connection[Any]) -> Snapshot:
@@ -339,7 +352,7 @@ def run_and_compare(dsn: str, sql: str | Sequence[Statement], *, schema: str,
         settings[DEFER_INDEX_BUILDS] = "on"
     with connect(dsn) as conn:
         run = run_in_transaction(conn, sql, commit=commit, on_statement=on_statement,
-                                 snapshot=snapshot, settings=settings)
+                                 snapshot=snapshot, settings=settings, check=check)
         built = (_build_deferred_indexes(conn, settings) if concurrent_indexes and commit
                  else ())
     assert run.before is not None and run.after is not None
