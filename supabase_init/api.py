@@ -19,12 +19,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import build, savedplan, transaction
+from . import build, migration, savedplan, transaction
 from .db import OnStatement, connect
 from .dsn import redact_dsn
+from .embedded import stop_kept_server
 from .errors import SupabaseInitError
 from .files import write_atomic
 from .introspect import Change, Snapshot, snapshot_catalog
+from .migration import MigrationResult
 from .project import Project
 from .render import Script, render_script
 from .savedplan import SavedPlan, read_plan
@@ -153,13 +155,26 @@ def _compare(target: Target, script: Script, *, commit: bool,
         concurrent_indexes=concurrent_indexes)
 
 
+def write_migration(directory: Path, script: Script, *, force: bool = False) -> MigrationResult:
+    """Write ``script`` as a Supabase CLI migration in ``directory`` when its SQL differs
+    from the newest migration supabase-init wrote there (or always, with ``force``)."""
+    return migration.write_migration(directory, script.sql, force=force)
+
+
+def stop_embedded(directory: Path) -> None:
+    """Stop the kept embedded server of ``directory`` (``apply --embedded --keep`` names it)
+    and remove the directory with its data."""
+    stop_kept_server(directory)
+
+
 def url_target(dsn: str) -> Target:
     """A target for a connection string (no server is started)."""
     return Target(dsn)
 
 
 __all__ = ["HAZARD_ROWS", "SUPABASE_LOCAL_DATABASE_URL", "SUPABASE_LOCAL_DATABASE_URL_REDACTED",
-           "ApplyResult", "SavedPlan", "read_plan", "Change", "Comparison",
+           "ApplyResult", "Change", "Comparison", "MigrationResult", "SavedPlan", "read_plan",
+           "stop_embedded", "write_migration",
            "Plan", "Project", "Script", "Snapshot", "Statement", "Target", "TargetChoice",
            "VariableSources", "apply", "build_template", "plan", "redact_dsn", "render",
            "snapshot", "split_statements", "stale_diff", "url_target", "verify",

@@ -311,6 +311,32 @@ def verify(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = No
         raise typer.Exit(EXIT_CHANGES)
 
 
+MigrationDirOpt = Annotated[Path, typer.Option(
+    "--dir", metavar="DIR", help="The Supabase CLI's migrations directory (created if "
+    "missing).", file_okay=False)]
+ForceOpt = Annotated[bool, typer.Option(
+    "--force", help="Write a migration even when the SQL did not change (supabase db push "
+    "then runs it again, which heals drift).")]
+
+
+@app.command(cls=VariableOptionsCommand)
+def migration(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = None,
+              var_file: VarFileOpt = None,
+              directory: MigrationDirOpt = Path("supabase/migrations"),
+              force: ForceOpt = False, allow_stale: AllowStaleOpt = False) -> None:
+    """Write the rendered SQL as a Supabase CLI migration, when it changed.
+
+    The file is DIR/<YYYYMMDDHHMMSS>_supabase_init.sql (UTC), as the Supabase
+    CLI names migrations; `supabase db push` then applies it. Nothing is
+    written when the newest migration supabase-init wrote there holds the
+    same SQL, unless --force.
+
+    Example: supabase-init migration --dir supabase/migrations -var schema=crm
+    """
+    script = _render(ctx, project, var, var_file, allow_stale)
+    sys.stdout.write(report.migration_line(api.write_migration(directory, script, force=force)))
+
+
 ShowFileArg = Annotated[Path, typer.Argument(
     metavar="FILE", help="A saved plan, from plan -out FILE.", dir_okay=False)]
 ShowJsonOpt = Annotated[bool, typer.Option(
@@ -327,6 +353,34 @@ def show(plan_file: ShowFileArg, json_output: ShowJsonOpt = False) -> None:
     Example: supabase-init show crm.plan
     """
     sys.stdout.write(report.saved_plan_report(api.read_plan(plan_file), json_output))
+
+
+embedded_app = typer.Typer(no_args_is_help=True, add_completion=False,
+                            pretty_exceptions_enable=False, rich_markup_mode=None)
+app.add_typer(embedded_app, name="embedded")
+
+
+@embedded_app.callback()
+def embedded() -> None:
+    """Manage embedded servers kept running by apply --embedded --keep.
+
+    Example: supabase-init embedded stop /tmp/supabase-init-embedded-abc123
+    """
+
+
+EmbeddedDirArg = Annotated[Path, typer.Argument(
+    metavar="DIR", help="The server's directory, as apply --embedded --keep printed it.",
+    file_okay=False)]
+
+
+@embedded_app.command("stop")
+def embedded_stop(directory: EmbeddedDirArg) -> None:
+    """Stop a kept embedded server and remove its directory with all its data.
+
+    Example: supabase-init embedded stop /tmp/supabase-init-embedded-abc123
+    """
+    api.stop_embedded(directory)
+    typer.echo(f"Stopped the embedded server and removed {directory}", err=True)
 
 
 def main(argv: list[str] | None = None) -> int:

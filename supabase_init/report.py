@@ -16,6 +16,7 @@ from typing import Any
 from .dsn import scrub
 from .files import describe_os_error
 from .introspect import ACTIONS, CHANGE, CREATE, REMOVE, Change, HeldLock
+from .migration import MigrationResult
 from .progress import StatementProgress
 from .savedplan import SavedPlan
 from .target import Target
@@ -57,9 +58,15 @@ def _counted(kind: str, n: int) -> str:
     return f"{n} {_PLURALS.get(kind, kind + 's')}"
 
 
+def stop_command(target: Target) -> str:
+    """The one command that stops a kept embedded server and removes its data."""
+    return "" if target.server is None else f"supabase-init embedded stop {target.server.root}"
+
+
 def kept_server_notice(target: Target) -> str:
     """Said on stderr as soon as a kept embedded server is up."""
-    return f"Embedded PostgreSQL server (kept running): {target.display}\n"
+    return (f"Embedded PostgreSQL server (kept running): {target.display}\n"
+            f"  stop it and remove its data with: {stop_command(target)}\n")
 
 
 def apply_text(result: Comparison, target: Target) -> str:
@@ -82,7 +89,8 @@ def apply_text(result: Comparison, target: Target) -> str:
                      + ", ".join(result.built_concurrently) + ".")
     if target.server is not None and target.kept:
         lines.append(f"Embedded server kept running: {target.display}")
-        lines.append(f"  data: {target.server.pgdata}; stop it with: kill {target.server.pid}")
+        lines.append(f"  data: {target.server.pgdata}; stop it and remove its data with: "
+                     f"{stop_command(target)}")
     return "\n".join(lines) + "\n"
 
 
@@ -102,7 +110,8 @@ def apply_json(result: Comparison, target: Target) -> str:
         "embedded": None if server is None else {
             "kept": target.kept, "url": target.display if target.kept else None,
             "pid": server.pid if target.kept else None,
-            "pgdata": str(server.pgdata) if target.kept else None},
+            "pgdata": str(server.pgdata) if target.kept else None,
+            "stop_command": stop_command(target) if target.kept else None},
     }, indent=2) + "\n"
 
 
@@ -268,6 +277,18 @@ def saved_plan_report(saved: SavedPlan, json_output: bool) -> str:
 
 
 # --------------------------------------------------------------------------
+# migrations
+
+
+def migration_line(result: MigrationResult) -> str:
+    """What ``migration`` says: the file it wrote, or that there was nothing to write."""
+    if result.written is not None:
+        return f"Wrote {result.written}\n"
+    return (f"No changes: {result.previous} (the newest migration supabase-init wrote) "
+            "holds this SQL; --force writes one anyway\n")
+
+
+# --------------------------------------------------------------------------
 # errors
 
 
@@ -305,5 +326,6 @@ def unexpected_error_line(error: BaseException, argv: Sequence[str],
 
 __all__ = ["JSON_FORMAT_VERSION", "StatementProgress", "apply_json", "apply_text", "as_json",
            "count_changes", "error_line", "format_changes", "kept_server_notice", "lock_lines",
-           "plan_report", "plan_text", "saved_plan_notice", "saved_plan_report", "summary_line",
-           "unexpected_error_line", "verify_text"]
+           "migration_line", "plan_report", "plan_text", "saved_plan_notice",
+           "saved_plan_report", "stop_command", "summary_line", "unexpected_error_line",
+           "verify_text"]
