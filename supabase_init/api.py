@@ -167,6 +167,27 @@ def stop_embedded(directory: Path) -> None:
     stop_kept_server(directory)
 
 
+def versions() -> dict[str, str]:
+    """The versions ``--version`` prints: this package, the libraries it runs on, libpq."""
+    import platform
+    from importlib import metadata
+
+    from psycopg import pq
+
+    from . import __version__
+
+    def installed(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    libpq = pq.version()
+    return {"supabase-init": __version__, "python-hcl2": installed("python-hcl2"),
+            "psycopg": installed("psycopg"), "libpq": f"{libpq // 10000}.{libpq % 100}",
+            "jinja2": installed("jinja2"), "python": platform.python_version()}
+
+
 def url_target(dsn: str) -> Target:
     """A target for a connection string (no server is started)."""
     return Target(dsn)
@@ -174,7 +195,7 @@ def url_target(dsn: str) -> Target:
 
 __all__ = ["HAZARD_ROWS", "SUPABASE_LOCAL_DATABASE_URL", "SUPABASE_LOCAL_DATABASE_URL_REDACTED",
            "ApplyResult", "Change", "Comparison", "MigrationResult", "SavedPlan", "read_plan",
-           "stop_embedded", "write_migration",
+           "stop_embedded", "versions", "write_migration",
            "Plan", "Project", "Script", "Snapshot", "Statement", "Target", "TargetChoice",
            "VariableSources", "apply", "build_template", "plan", "redact_dsn", "render",
            "snapshot", "split_statements", "stale_diff", "url_target", "verify",

@@ -11,19 +11,82 @@ line on stderr, never a traceback. Imports only ``api``, ``report`` and
 from __future__ import annotations
 
 import os
+import re
 import sys
+import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperGroup
 
 from . import api, report
 from .errors import SupabaseInitError
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
+
+def _fill(text: str, width: int, indent: str = "") -> str:
+    """Paragraphs wrapped at spaces only: a URL, an option or a path is never broken
+    (Click's own wrapping breaks long words and at hyphens). A paragraph that
+    starts with a \\b line is kept as written, as in Click."""
+    paragraphs = []
+    for block in re.split(r"\n[ \t]*\n", text.expandtabs()):
+        if block.startswith("\b"):
+            paragraphs.append("\n".join(indent + line for line in block.split("\n")[1:]))
+        else:
+            paragraphs.append(textwrap.fill(" ".join(block.split()), max(width, 20),
+                                            initial_indent=indent, subsequent_indent=indent,
+                                            break_long_words=False, break_on_hyphens=False))
+    return "\n\n".join(paragraphs)
+
+
+# Click's formatter, as Typer ships it.
+_ClickHelpFormatter: Any = typer.Context.formatter_class
+
+
+class HelpFormatter(_ClickHelpFormatter):
+    """Click's help layout, wrapped by ``_fill``."""
+
+    def write_text(self, text: str) -> None:
+        self.write(_fill(text, self.width - self.current_indent, " " * self.current_indent))
+        self.write("\n")
+
+    def write_dl(self, rows: Sequence[tuple[str, str]], col_max: int = 30,
+                 col_spacing: int = 2) -> None:
+        rows = list(rows)
+        first_col = min(max((len(first) for first, _ in rows), default=0), col_max) + col_spacing
+        pad = " " * (first_col + self.current_indent)
+        for first, second in rows:
+            self.write(" " * self.current_indent + first)
+            if not second:
+                self.write("\n")
+                continue
+            if len(first) <= first_col - col_spacing:
+                self.write(" " * (first_col - len(first)))
+            else:
+                self.write("\n" + pad)
+            lines = _fill(second, self.width - first_col - 2).splitlines() or [""]
+            self.write(lines[0] + "\n")
+            for line in lines[1:]:
+                self.write((pad + line if line else "") + "\n")
+
+
+class HelpContext(typer.Context):
+    formatter_class = HelpFormatter
+
+
+class Command(TyperCommand):
+    context_class = HelpContext
+
+
+class Group(TyperGroup):
+    context_class = HelpContext
+
+
 app = typer.Typer(
+    cls=Group,
     name="supabase-init",
     help="Render, apply, plan and verify Supabase / PostgreSQL provisioning SQL built from "
          "Jinja templates and an HCL role and grant config, exactly as Terraform runs it."
@@ -33,6 +96,20 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+def _print_version(value: bool) -> None:
+    if value:
+        sys.stdout.write(report.version_text(api.versions()))
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def options(version: Annotated[bool, typer.Option(
+        "--version", is_eager=True, callback=_print_version,
+        help="Print the versions of supabase-init, python-hcl2, psycopg and libpq, and "
+        "exit.")] = False) -> None:
+    pass
+
 
 ProjectOpt = Annotated[Path, typer.Option(
     "--project", "-C", help="Project directory (holds supabase-init.hcl, templates/, "
@@ -68,7 +145,7 @@ def _var_order(args: list[str]) -> tuple[str, ...]:
     return tuple(order)
 
 
-class VariableOptionsCommand(TyperCommand):
+class VariableOptionsCommand(Command):
     """A command with -var / -var-file: remembers their order, since in Terraform the
     option given later wins, whichever of the two it is. Typer hands them over as
     two separate lists."""
@@ -106,7 +183,7 @@ def _render(ctx: typer.Context, project: Path, var: list[str] | None,
     return script
 
 
-@app.command()
+@app.command(cls=Command)
 def build(
     project: ProjectOpt = Path("."),
     check: Annotated[bool, typer.Option(
@@ -180,7 +257,7 @@ ConcurrentIndexesOpt = Annotated[bool, typer.Option(
 
 
 PlanFileArg = Annotated[Path | None, typer.Argument(
-    metavar="[FILE]", help="A saved plan (from plan -out FILE): apply exactly its SQL, "
+    metavar="FILE", help="A saved plan (from plan -out FILE): apply exactly its SQL, "
     "refused when the database changed since.", dir_okay=False, show_default=False)]
 
 
@@ -263,7 +340,7 @@ def _plan_and_print(ctx: typer.Context, command: str, project: Path, var: list[s
     with api.TargetChoice(database_url).open() as target:
         result = api.plan(target, script, out=out)
     sys.stdout.write(report.plan_report(command, result, script.schema, target, json_output,
-                                        hazard_rows))
+                                        hazard_rows, color=report.use_color(sys.stdout)))
     if out is not None:
         typer.echo(report.saved_plan_notice(str(out)), err=True, nl=False)
     return result.changed
@@ -344,7 +421,7 @@ ShowJsonOpt = Annotated[bool, typer.Option(
     "catalog_fingerprint, variables, sql).")]
 
 
-@app.command()
+@app.command(cls=Command)
 def show(plan_file: ShowFileArg, json_output: ShowJsonOpt = False) -> None:
     """Print a saved plan (from plan -out FILE) again, as plan printed it.
 
@@ -355,7 +432,7 @@ def show(plan_file: ShowFileArg, json_output: ShowJsonOpt = False) -> None:
     sys.stdout.write(report.saved_plan_report(api.read_plan(plan_file), json_output))
 
 
-embedded_app = typer.Typer(no_args_is_help=True, add_completion=False,
+embedded_app = typer.Typer(cls=Group, no_args_is_help=True, add_completion=False,
                             pretty_exceptions_enable=False, rich_markup_mode=None)
 app.add_typer(embedded_app, name="embedded")
 
@@ -373,7 +450,7 @@ EmbeddedDirArg = Annotated[Path, typer.Argument(
     file_okay=False)]
 
 
-@embedded_app.command("stop")
+@embedded_app.command("stop", cls=Command)
 def embedded_stop(directory: EmbeddedDirArg) -> None:
     """Stop a kept embedded server and remove its directory with all its data.
 

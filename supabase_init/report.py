@@ -17,7 +17,7 @@ from .dsn import scrub
 from .files import describe_os_error
 from .introspect import ACTIONS, CHANGE, CREATE, REMOVE, Change, HeldLock
 from .migration import MigrationResult
-from .progress import StatementProgress
+from .progress import StatementProgress, terminal_escapes
 from .savedplan import SavedPlan
 from .target import Target
 from .transaction import HAZARD_ROWS, Comparison
@@ -230,9 +230,29 @@ def _lock_json(lock: HeldLock, hazards: Sequence[HeldLock]) -> dict[str, Any]:
     return {**lock.as_dict(), "hazard": lock in hazards}
 
 
+_COLORS = {"+": "\x1b[32m", "~": "\x1b[33m", "-": "\x1b[31m"}
+_RESET = "\x1b[0m"
+
+
+def use_color(stream: Any) -> bool:
+    """Colour for ``stream``: a terminal only, and never with NO_COLOR set."""
+    return terminal_escapes(stream)
+
+
+def colorize(text: str) -> str:
+    """Plan text with each ``+`` / ``~`` / ``-`` line in green / yellow / red."""
+    lines = []
+    for line in text.split("\n"):
+        body = line.lstrip()
+        color = _COLORS.get(body[:1]) if body[1:2] == " " else None
+        lines.append(f"{color}{line}{_RESET}" if color else line)
+    return "\n".join(lines)
+
+
 def plan_report(command: str, result: Comparison, schema: str, target: Target,
-                json_output: bool, hazard_rows: int = HAZARD_ROWS) -> str:
-    """What ``plan`` / ``verify`` print on stdout for ``result``."""
+                json_output: bool, hazard_rows: int = HAZARD_ROWS, color: bool = False) -> str:
+    """What ``plan`` / ``verify`` print on stdout for ``result`` (``color``: for a
+    terminal, see ``use_color``; never in JSON)."""
     if json_output:
         document = as_json(command, result.changes, schema=schema, target=target.display)
         hazards = result.hazards(hazard_rows)
@@ -240,8 +260,9 @@ def plan_report(command: str, result: Comparison, schema: str, target: Target,
         document["hazards"] = [_lock_json(lock, hazards) for lock in hazards]
         return json.dumps(document, indent=2) + "\n"
     text = plan_text if command == "plan" else verify_text
-    return text(result.changes, schema=schema, target=target.display,
-                notes=lock_lines(result, hazard_rows))
+    out = text(result.changes, schema=schema, target=target.display,
+               notes=lock_lines(result, hazard_rows))
+    return colorize(out) if color else out
 
 
 # --------------------------------------------------------------------------
@@ -289,6 +310,17 @@ def migration_line(result: MigrationResult) -> str:
 
 
 # --------------------------------------------------------------------------
+# version
+
+
+def version_text(versions: Mapping[str, str]) -> str:
+    """``supabase-init 0.1.0`` then one ``  name version`` line per library."""
+    items = list(versions.items())
+    (name, version), rest = items[0], items[1:]
+    return f"{name} {version}\n" + "".join(f"  {lib} {ver}\n" for lib, ver in rest)
+
+
+# --------------------------------------------------------------------------
 # errors
 
 
@@ -325,7 +357,7 @@ def unexpected_error_line(error: BaseException, argv: Sequence[str],
 
 
 __all__ = ["JSON_FORMAT_VERSION", "StatementProgress", "apply_json", "apply_text", "as_json",
-           "count_changes", "error_line", "format_changes", "kept_server_notice", "lock_lines",
-           "migration_line", "plan_report", "plan_text", "saved_plan_notice",
+           "colorize", "count_changes", "error_line", "format_changes", "kept_server_notice",
+           "lock_lines", "migration_line", "plan_report", "plan_text", "saved_plan_notice",
            "saved_plan_report", "stop_command", "summary_line", "unexpected_error_line",
-           "verify_text"]
+           "use_color", "verify_text", "version_text"]
