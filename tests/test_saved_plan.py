@@ -37,7 +37,9 @@ def single_error(result) -> str:
 
 def with_password(url: str, password: str) -> str:
     # The test server trusts local connections: the password is carried, never needed.
-    return url.replace("postgres@", f"postgres:{password}@", 1)
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo(url, password=password)
 
 
 def test_apply_file_runs_exactly_the_plan(database, project, tmp_path):
@@ -46,7 +48,8 @@ def test_apply_file_runs_exactly_the_plan(database, project, tmp_path):
     document = make_plan(project, url, out, "-var", "schema=crm")
 
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
-    assert "s3cret-pass" not in out.read_text(encoding="utf-8")
+    assert "s3cret-pass" in url and "s3cret-pass" not in out.read_text(encoding="utf-8")
+    assert document["target"]["display"].count("***") == 1
     assert document["format"] == "supabase-init plan" and document["format_version"] == 1
     assert document["variables"]["schema"] == "crm"
     assert document["target"]["database"] == database.name
@@ -143,3 +146,12 @@ def test_a_corrupted_or_unknown_plan_file_is_one_line(database, project, tmp_pat
     line = single_error(run_cli("show", str(tmp_path / "missing.plan")))
     assert "no such plan file" in line
     assert database.scalar("SELECT to_regclass('public.campaigns')") is None
+
+
+def test_a_plan_for_another_server_is_refused(database, supabase_database, project, tmp_path):
+    out = tmp_path / "crm.plan"
+    make_plan(project, database.url, out)
+    line = single_error(apply_file(out, supabase_database.url))
+    assert "another server (system identifier differs)" in line
+    assert supabase_database.scalar("SELECT to_regclass('public.campaigns')") is None
+    assert supabase_database.server.password("postgres") not in line
