@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from .dsn import redact_dsn
     from .introspect import Change, Snapshot
     from .lint import LEVELS, RULES, Finding, LintFailed, LintResult, Rule
+    from .migration import MigrationResult
+    from .savedplan import SavedPlan
     from .sqlsplit import Statement, split_statements
     from .target import (
         SUPABASE_LOCAL_DATABASE_URL,
@@ -75,7 +77,8 @@ _LAZY = {"OnStatement": "db", "redact_dsn": "dsn", "Change": "introspect",
          "Rule": "lint", "PARALLELISM": "targets", "TargetLint": "targets",
          "TargetPlan": "targets", "TargetRun": "targets", "TargetSpec": "targets",
          "any_changed": "targets", "any_failing": "targets", "choose_targets": "targets",
-         "load_targets": "targets", "run_targets": "targets"}
+         "load_targets": "targets", "run_targets": "targets",
+         "MigrationResult": "migration", "SavedPlan": "savedplan", "read_plan": "savedplan"}
 
 
 def __getattr__(name: str) -> Any:
@@ -142,9 +145,15 @@ def write_file(path: Path, text: str) -> None:
         raise SupabaseInitError(f"{path}: cannot write: {e.strerror or e}") from e
 
 
-def apply(target: Target, script: Script, *, on_statement: OnStatement | None = None,
+def apply(target: Target, script: Script | SavedPlan, *,
+          on_statement: OnStatement | None = None,
           concurrent_indexes: bool = False, lint_project: Project | None = None) -> ApplyResult:
     """Run ``script`` in one transaction and commit it; what it changed.
+
+    A ``SavedPlan`` (``read_plan``) runs exactly its SQL, after checking, in
+    the transaction and under the script's advisory lock, that the target is
+    the database it was made on and its catalog has not changed since
+    (``StalePlanError`` otherwise, nothing applied).
 
     ``concurrent_indexes``: an index the script would add to a table that
     holds rows is built after the commit with CREATE INDEX CONCURRENTLY
@@ -155,26 +164,61 @@ def apply(target: Target, script: Script, *, on_statement: OnStatement | None = 
     nothing is committed (the result's ``inspected`` is the ``LintResult``).
     """
     from . import lint as linting
+    from . import transaction
+    from .savedplan import SavedPlan
 
     inspect = (linting.gate(lint_project, script.schema) if lint_project is not None
                else None)
+    if isinstance(script, SavedPlan):
+        if target.server is not None:
+            raise SupabaseInitError("a saved plan applies to the database it was made on, "
+                                    "not to --embedded")
+        return transaction.run_and_compare(
+            target.dsn, script.sql, schema=script.schema, roles=script.roles,
+            publications=script.publications, commit=True, settings=script.settings,
+            on_statement=on_statement, concurrent_indexes=concurrent_indexes,
+            inspect=inspect, check=script.check(target.dsn))
     return _compare(target, script, commit=True, on_statement=on_statement,
                     concurrent_indexes=concurrent_indexes, inspect=inspect)
 
 
 def plan(target: Target, script: Script, *, on_statement: OnStatement | None = None,
-         lint_project: Project | None = None) -> Plan:
+         lint_project: Project | None = None, out: Path | None = None) -> Plan:
     """What ``apply`` would change: the script run in a transaction that is rolled back.
 
     ``lint_project``: also lint the planned state, in the same transaction
     (the result's ``inspected`` is the ``LintResult``; its findings are not
     located, a summary needs no file and line).
+
+    ``out``: also write a saved plan there (atomically, mode 0600) that
+    ``apply`` can run later exactly as planned (``read_plan``).
     """
     from . import lint as linting
 
     inspect = (linting.inspector(lint_project, script.schema, locate=False)
                if lint_project is not None else None)
-    return _compare(target, script, commit=False, on_statement=on_statement, inspect=inspect)
+    if out is None:
+        return _compare(target, script, commit=False, on_statement=on_statement,
+                        inspect=inspect)
+    from . import savedplan, transaction
+
+    identities: list[savedplan.Identity] = []
+    result = transaction.run_and_compare(
+        target.dsn, script.sql, schema=script.schema, roles=script.roles,
+        publications=script.publications, commit=False, settings=script.settings,
+        on_statement=on_statement, inspect=inspect,
+        check=lambda conn, _before: identities.append(
+            savedplan.read_identity(conn, target.dsn)))
+    saved = savedplan.make_saved_plan(
+        sql=script.sql, schema=script.schema, roles=script.roles,
+        publications=script.publications, settings=script.settings,
+        variables=script.variables, identity=identities[0], before=result.before,
+        changes=result.changes)
+    try:
+        savedplan.write_plan(out, saved)
+    except OSError as e:
+        raise SupabaseInitError(f"{out}: cannot write the plan: {e.strerror or e}") from e
+    return result
 
 
 def lint(target: Target | None, script: Script, project: Project) -> LintResult:
@@ -303,6 +347,43 @@ def lint_targets(project: Project, sources: VariableSources, specs: Sequence[Tar
     return _on_targets(project, sources, specs, job, lock_timeout=lock_timeout,
                        statement_timeout=statement_timeout, allow_stale=allow_stale,
                        parallelism=parallelism)
+
+
+def write_migration(directory: Path, script: Script, *, force: bool = False) -> MigrationResult:
+    """Write ``script`` as a Supabase CLI migration in ``directory`` when its SQL differs
+    from the newest migration supabase-init wrote there (or always, with ``force``)."""
+    from . import migration
+
+    return migration.write_migration(directory, script.sql, force=force)
+
+
+def stop_embedded(directory: Path) -> None:
+    """Stop the kept embedded server of ``directory`` (``apply --embedded --keep`` names it)
+    and remove the directory with its data."""
+    from .embedded import stop_kept_server
+
+    stop_kept_server(directory)
+
+
+def versions() -> dict[str, str]:
+    """The versions ``--version`` prints: this package, the libraries it runs on, libpq."""
+    import platform
+    from importlib import metadata
+
+    from psycopg import pq
+
+    from . import __version__
+
+    def installed(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    libpq = pq.version()
+    return {"supabase-init": __version__, "python-hcl2": installed("python-hcl2"),
+            "psycopg": installed("psycopg"), "libpq": f"{libpq // 10000}.{libpq % 100}",
+            "jinja2": installed("jinja2"), "python": platform.python_version()}
 
 
 __all__ = ["HAZARD_ROWS", "LEVELS", "PARALLELISM", "RULES", "SUPABASE_LOCAL_DATABASE_URL",

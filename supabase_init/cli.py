@@ -11,19 +11,81 @@ line on stderr, never a traceback. Imports only ``api``, ``report`` and
 from __future__ import annotations
 
 import os
+import re
 import sys
+import textwrap
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from types import ModuleType
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperGroup
 
 from . import api
 from .errors import SupabaseInitError
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+
+
+def _fill(text: str, width: int, indent: str = "") -> str:
+    """Paragraphs wrapped at spaces only: a URL, an option or a path is never broken
+    (Click's own wrapping breaks long words and at hyphens). A paragraph that
+    starts with a \\b line is kept as written, as in Click."""
+    paragraphs = []
+    for block in re.split(r"\n[ \t]*\n", text.expandtabs()):
+        if block.startswith("\b"):
+            paragraphs.append("\n".join(indent + line for line in block.split("\n")[1:]))
+        else:
+            paragraphs.append(textwrap.fill(" ".join(block.split()), max(width, 20),
+                                            initial_indent=indent, subsequent_indent=indent,
+                                            break_long_words=False, break_on_hyphens=False))
+    return "\n\n".join(paragraphs)
+
+
+# Click's formatter, as Typer ships it.
+_ClickHelpFormatter: Any = typer.Context.formatter_class
+
+
+class HelpFormatter(_ClickHelpFormatter):
+    """Click's help layout, wrapped by ``_fill``."""
+
+    def write_text(self, text: str) -> None:
+        self.write(_fill(text, self.width - self.current_indent, " " * self.current_indent))
+        self.write("\n")
+
+    def write_dl(self, rows: Sequence[tuple[str, str]], col_max: int = 30,
+                 col_spacing: int = 2) -> None:
+        rows = list(rows)
+        first_col = min(max((len(first) for first, _ in rows), default=0), col_max) + col_spacing
+        pad = " " * (first_col + self.current_indent)
+        for first, second in rows:
+            self.write(" " * self.current_indent + first)
+            if not second:
+                self.write("\n")
+                continue
+            if len(first) <= first_col - col_spacing:
+                self.write(" " * (first_col - len(first)))
+            else:
+                self.write("\n" + pad)
+            lines = _fill(second, self.width - first_col - 2).splitlines() or [""]
+            self.write(lines[0] + "\n")
+            for line in lines[1:]:
+                self.write((pad + line if line else "") + "\n")
+
+
+class HelpContext(typer.Context):
+    formatter_class = HelpFormatter
+
+
+class Command(TyperCommand):
+    context_class = HelpContext
+
+
+class Group(TyperGroup):
+    context_class = HelpContext
+
 
 
 def _report() -> ModuleType:
@@ -34,6 +96,7 @@ def _report() -> ModuleType:
     return report
 
 app = typer.Typer(
+    cls=Group,
     name="supabase-init",
     help="Render, apply, plan, verify and lint Supabase / PostgreSQL provisioning SQL built from "
          "Jinja templates and an HCL role and grant config, exactly as Terraform runs it."
@@ -43,6 +106,20 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+def _print_version(value: bool) -> None:
+    if value:
+        sys.stdout.write(_report().version_text(api.versions()))
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def options(version: Annotated[bool, typer.Option(
+        "--version", is_eager=True, callback=_print_version,
+        help="Print the versions of supabase-init, python-hcl2, psycopg and libpq, and "
+        "exit.")] = False) -> None:
+    pass
+
 
 ProjectOpt = Annotated[Path, typer.Option(
     "--project", "-C", help="Project directory (holds supabase-init.hcl, templates/, "
@@ -78,7 +155,7 @@ def _var_order(args: list[str]) -> tuple[str, ...]:
     return tuple(order)
 
 
-class VariableOptionsCommand(TyperCommand):
+class VariableOptionsCommand(Command):
     """A command with -var / -var-file: remembers their order, since in Terraform the
     option given later wins, whichever of the two it is. Typer hands them over as
     two separate lists."""
@@ -117,7 +194,7 @@ def _render(ctx: typer.Context, project: Path, var: list[str] | None,
     return proj, script
 
 
-@app.command()
+@app.command(cls=Command)
 def build(
     project: ProjectOpt = Path("."),
     check: Annotated[bool, typer.Option(
@@ -193,39 +270,65 @@ ConcurrentIndexesOpt = Annotated[bool, typer.Option(
 SkipLintOpt = Annotated[bool, typer.Option(
     "--skip-lint", help="Apply even when lint finds an error in the state apply would "
     "leave (by default apply refuses, and commits nothing).")]
+PlanFileArg = Annotated[Path | None, typer.Argument(
+    metavar="FILE", help="A saved plan (from plan -out FILE): apply exactly its SQL, "
+    "refused when the database changed since.", dir_okay=False, show_default=False)]
+
+
+def _script_or_plan(ctx: typer.Context, plan_file: Path | None, project: Path,
+                    var: list[str] | None, var_file: list[Path] | None, allow_stale: bool,
+                    timeouts: tuple[str | None, str | None]
+                    ) -> tuple[api.Project, api.Script | api.SavedPlan]:
+    """The saved plan ``plan_file``, else the project's script rendered as usual (with
+    the project, whose lint rules apply either way)."""
+    if plan_file is None:
+        return _render(ctx, project, var, var_file, allow_stale, timeouts)
+    if var or var_file or any(timeouts):
+        raise SupabaseInitError("a saved plan runs as it was made: -var, -var-file, "
+                                "--lock-timeout and --statement-timeout cannot be given with it")
+    return api.Project.load(project), api.read_plan(plan_file)
+
+
+def _apply_and_print(choice: api.TargetChoice, script: api.Script | api.SavedPlan, *,
+                     quiet: bool, json_output: bool, concurrent_indexes: bool,
+                     lint_project: api.Project | None) -> None:
+    with choice.open() as target:
+        if target.kept and not quiet:
+            typer.echo(_report().kept_server_notice(target), err=True, nl=False)
+        with _report().StatementProgress(enabled=None if not quiet else False) as progress:
+            result = api.apply(target, script, on_statement=progress,
+                               concurrent_indexes=concurrent_indexes, lint_project=lint_project)
+    if json_output or not quiet:
+        sys.stdout.write((_report().apply_json if json_output else _report().apply_text)(
+            result, target))
 
 
 @app.command(cls=VariableOptionsCommand)
-def apply(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = None,
-          var_file: VarFileOpt = None, database_url: DatabaseUrlOpt = None,
-          embedded: EmbeddedOpt = False, keep: KeepOpt = False,
-          lock_timeout: LockTimeoutOpt = None, statement_timeout: StatementTimeoutOpt = None,
-          json_output: ApplyJsonOpt = False, quiet: QuietOpt = False,
-          concurrent_indexes: ConcurrentIndexesOpt = False, skip_lint: SkipLintOpt = False,
-          allow_stale: AllowStaleOpt = False) -> None:
-    """Apply the rendered SQL to a database in one transaction, and say what changed.
+def apply(ctx: typer.Context, plan_file: PlanFileArg = None, project: ProjectOpt = Path("."),
+          var: VarOpt = None, var_file: VarFileOpt = None,
+          database_url: DatabaseUrlOpt = None, embedded: EmbeddedOpt = False,
+          keep: KeepOpt = False, lock_timeout: LockTimeoutOpt = None,
+          statement_timeout: StatementTimeoutOpt = None, json_output: ApplyJsonOpt = False,
+          quiet: QuietOpt = False, concurrent_indexes: ConcurrentIndexesOpt = False,
+          skip_lint: SkipLintOpt = False, allow_stale: AllowStaleOpt = False) -> None:
+    """Apply the rendered SQL (or a saved plan) to a database in one transaction.
 
     Renders as `render` does, then runs the statements one by one in one
     transaction (concurrent runs queue on an advisory lock; lock_timeout /
     statement_timeout make it fail fast) and commits only when every
     statement succeeded and lint finds no error in the result (unless
-    --skip-lint). Target: --database-url, else $DATABASE_URL, else Supabase's
-    local development database (127.0.0.1:54322), or --embedded.
+    --skip-lint). With FILE (from plan -out FILE) it runs exactly that plan's
+    SQL, or exits 1 when the database changed since. Target: --database-url,
+    else $DATABASE_URL, else Supabase's local development database
+    (127.0.0.1:54322), or --embedded.
 
     Example: supabase-init apply --embedded
     """
-    choice = api.TargetChoice(database_url, embedded=embedded, keep=keep)
-    proj, script = _render(ctx, project, var, var_file, allow_stale,
-                           (lock_timeout, statement_timeout))
-    with choice.open() as target:
-        if target.kept and not quiet:
-            typer.echo(_report().kept_server_notice(target), err=True, nl=False)
-        with _report().StatementProgress(enabled=None if not quiet else False) as progress:
-            result = api.apply(target, script, on_statement=progress, concurrent_indexes=(
-                concurrent_indexes), lint_project=None if skip_lint else proj)
-    if json_output or not quiet:
-        sys.stdout.write((_report().apply_json if json_output else _report().apply_text)(
-            result, target))
+    proj, script = _script_or_plan(ctx, plan_file, project, var, var_file, allow_stale,
+                                   (lock_timeout, statement_timeout))
+    _apply_and_print(api.TargetChoice(database_url, embedded=embedded, keep=keep), script,
+                     quiet=quiet, json_output=json_output, concurrent_indexes=concurrent_indexes,
+                     lint_project=None if skip_lint else proj)
 
 
 PlanJsonOpt = Annotated[bool, typer.Option(
@@ -251,23 +354,33 @@ TargetsOpt = Annotated[Path | None, typer.Option(
 ParallelismOpt = Annotated[int, typer.Option(
     "--parallelism", metavar="N", min=1, help="With several targets: how many are checked at "
     "once (one connection each).")]
+OutOpt = Annotated[Path | None, typer.Option(
+    "-out", "--out", metavar="FILE", help="Also save the plan to FILE (mode 0600): "
+    "`supabase-init apply FILE` then runs exactly this plan.", dir_okay=False)]
 
 
 def _plan_and_print(ctx: typer.Context, command: str, project: Path, var: list[str] | None,
                     var_file: list[Path] | None, database_url: list[str] | None,
                     json_output: bool, timeouts: tuple[str | None, str | None],
                     allow_stale: bool, hazard_rows: int = api.HAZARD_ROWS,
-                    targets: Path | None = None, parallelism: int = api.PARALLELISM) -> int:
+                    targets: Path | None = None, parallelism: int = api.PARALLELISM,
+                    out: Path | None = None) -> int:
     """Render as apply does, plan on the target(s), print it as `command` does; the exit
     code: EXIT_ERROR when a target failed, EXIT_CHANGES when one has changes, else 0."""
     urls = list(database_url or ())
     if targets is None and len(urls) <= 1:
         proj, script = _render(ctx, project, var, var_file, allow_stale, timeouts)
         with api.TargetChoice(urls[0] if urls else None).open() as target:
-            result = api.plan(target, script, lint_project=proj if command == "plan" else None)
+            result = api.plan(target, script, lint_project=proj if command == "plan" else None,
+                              out=out)
         sys.stdout.write(_report().plan_report(command, result, script.schema, target,
-                                            json_output, hazard_rows))
+                                               json_output, hazard_rows,
+                                               color=_report().use_color(sys.stdout)))
+        if out is not None:
+            typer.echo(_report().saved_plan_notice(str(out)), err=True, nl=False)
         return EXIT_CHANGES if result.changed else EXIT_OK
+    if out is not None:
+        raise SupabaseInitError("-out saves the plan of one database; give one --database-url")
     proj = api.Project.load(project)
     runs = api.plan_targets(proj, variable_sources(ctx, proj, var_file, var),
                             api.choose_targets(urls, targets), lock_timeout=timeouts[0],
@@ -289,7 +402,8 @@ def plan(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = None
          targets: TargetsOpt = None, parallelism: ParallelismOpt = api.PARALLELISM,
          lock_timeout: LockTimeoutOpt = None, statement_timeout: StatementTimeoutOpt = None,
          json_output: PlanJsonOpt = False, detailed_exitcode: DetailedExitcodeOpt = False,
-         hazard_rows: HazardRowsOpt = api.HAZARD_ROWS, allow_stale: AllowStaleOpt = False) -> None:
+         hazard_rows: HazardRowsOpt = api.HAZARD_ROWS, allow_stale: AllowStaleOpt = False,
+         out: OutOpt = None) -> None:
     """Show what apply would change on the database, without changing it.
 
     Snapshots the catalog, runs the rendered SQL in a transaction, snapshots
@@ -298,13 +412,14 @@ def plan(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = None
     took on existing tables (writes blocked on a large table: a hazard), and
     a one-line lint summary of the planned state. Same target and variables
     as apply; several targets (--database-url repeated, or --targets FILE)
-    are planned in parallel, one section each.
+    are planned in parallel, one section each. -out FILE saves the plan (of
+    one database) for apply FILE.
 
-    Example: supabase-init plan --database-url postgresql://postgres@db:5432/postgres
+    Example: supabase-init plan -out crm.plan --database-url postgresql://postgres@db:5432/postgres
     """
     status = _plan_and_print(ctx, "plan", project, var, var_file, database_url, json_output,
                              (lock_timeout, statement_timeout), allow_stale, hazard_rows,
-                             targets, parallelism)
+                             targets, parallelism, out)
     if status == EXIT_ERROR or (detailed_exitcode and status == EXIT_CHANGES):
         raise typer.Exit(status)
 
@@ -429,6 +544,78 @@ def lint(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = None
                                         fail_on=fail_on.value, verbose=verbose))
     if result.fails(fail_on.value):
         raise typer.Exit(EXIT_CHANGES)
+
+
+MigrationDirOpt = Annotated[Path, typer.Option(
+    "--dir", metavar="DIR", help="The Supabase CLI's migrations directory (created if "
+    "missing).", file_okay=False)]
+ForceOpt = Annotated[bool, typer.Option(
+    "--force", help="Write a migration even when the SQL did not change (supabase db push "
+    "then runs it again, which heals drift).")]
+
+
+@app.command(cls=VariableOptionsCommand)
+def migration(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = None,
+              var_file: VarFileOpt = None,
+              directory: MigrationDirOpt = Path("supabase/migrations"),
+              force: ForceOpt = False, allow_stale: AllowStaleOpt = False) -> None:
+    """Write the rendered SQL as a Supabase CLI migration, when it changed.
+
+    The file is DIR/<YYYYMMDDHHMMSS>_supabase_init.sql (UTC), as the Supabase
+    CLI names migrations; `supabase db push` then applies it. Nothing is
+    written when the newest migration supabase-init wrote there holds the
+    same SQL, unless --force.
+
+    Example: supabase-init migration --dir supabase/migrations -var schema=crm
+    """
+    _, script = _render(ctx, project, var, var_file, allow_stale)
+    sys.stdout.write(_report().migration_line(api.write_migration(directory, script, force=force)))
+
+
+ShowFileArg = Annotated[Path, typer.Argument(
+    metavar="FILE", help="A saved plan, from plan -out FILE.", dir_okay=False)]
+ShowJsonOpt = Annotated[bool, typer.Option(
+    "--json", help="Print plan's JSON document plus saved_plan (created, target, "
+    "catalog_fingerprint, variables, sql).")]
+
+
+@app.command(cls=Command)
+def show(plan_file: ShowFileArg, json_output: ShowJsonOpt = False) -> None:
+    """Print a saved plan (from plan -out FILE) again, as plan printed it.
+
+    Reads only the file: no database is contacted.
+
+    Example: supabase-init show crm.plan
+    """
+    sys.stdout.write(_report().saved_plan_report(api.read_plan(plan_file), json_output))
+
+
+embedded_app = typer.Typer(cls=Group, no_args_is_help=True, add_completion=False,
+                            pretty_exceptions_enable=False, rich_markup_mode=None)
+app.add_typer(embedded_app, name="embedded")
+
+
+@embedded_app.callback()
+def embedded() -> None:
+    """Manage embedded servers kept running by apply --embedded --keep.
+
+    Example: supabase-init embedded stop /tmp/supabase-init-embedded-abc123
+    """
+
+
+EmbeddedDirArg = Annotated[Path, typer.Argument(
+    metavar="DIR", help="The server's directory, as apply --embedded --keep printed it.",
+    file_okay=False)]
+
+
+@embedded_app.command("stop", cls=Command)
+def embedded_stop(directory: EmbeddedDirArg) -> None:
+    """Stop a kept embedded server and remove its directory with all its data.
+
+    Example: supabase-init embedded stop /tmp/supabase-init-embedded-abc123
+    """
+    api.stop_embedded(directory)
+    typer.echo(f"Stopped the embedded server and removed {directory}", err=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -48,14 +48,50 @@ def connect(dsn: str, *, autocommit: bool = False) -> psycopg.Connection[Any]:
         end = "" if reason.endswith("?") else "."
         raise ConnectionFailed(
             f"could not connect to PostgreSQL at {describe_target(dsn)} "
-            f"({redact_dsn(dsn)}): {reason}{end} Give the database with --database-url "
-            "(or DATABASE_URL), or use --embedded for a throwaway local server") from None
+            f"({redact_dsn(dsn)}): {reason}{end} "
+            f"{connection_hint(getattr(e, 'sqlstate', None), reason)}") from None
     except ValueError:
         # psycopg decodes percent-encoded parts as UTF-8 (a password of other
         # bytes fails there, before libpq sees it); say so without the text.
         raise ConnectionFailed(
             f"could not connect to PostgreSQL ({redact_dsn(dsn)}): a percent-encoded part of "
             "the connection string is not valid UTF-8") from None
+
+
+# What to do about a failed connection, by its cause (SQLSTATE, else libpq's words).
+HINT_PASSWORD = ("Hint: the server refused these credentials: check the user name, and give "
+                 "the password with PGPASSWORD, a password file (PGPASSFILE, ~/.pgpass) or a "
+                 "service file (PGSERVICEFILE), not in --database-url")
+HINT_DATABASE = ("Hint: that database does not exist on the server: create it (createdb NAME "
+                 "or CREATE DATABASE) or check the database name in the connection string")
+HINT_UNREACHABLE = ("Hint: nothing accepted the connection there: check the host and port and "
+                    "that the server is running; give the database with --database-url (or "
+                    "DATABASE_URL), or use --embedded for a throwaway local server")
+HINT_TLS = ("Hint: a TLS problem: set sslmode in the connection string (sslmode=require to "
+            "insist on TLS, sslmode=disable for a local server without it) and, to verify the "
+            "server, sslrootcert")
+HINT_OTHER = ("Hint: give the database with --database-url (or DATABASE_URL), or use "
+              "--embedded for a throwaway local server")
+_AUTH_WORDS = ("password authentication failed", "no password supplied", "authentication failed",
+               "no pg_hba.conf entry", "role \"")
+_TLS_WORDS = ("ssl", "tls", "certificate")
+_UNREACHABLE_WORDS = ("connection refused", "could not translate host name", "timeout expired",
+                      "no route to host", "network is unreachable", "no such file or directory",
+                      "name or service not known", "could not connect to server")
+
+
+def connection_hint(sqlstate: str | None, reason: str) -> str:
+    """The hint that fits why a connection failed."""
+    text = reason.lower()
+    if sqlstate == "3D000" or ("database \"" in text and "does not exist" in text):
+        return HINT_DATABASE
+    if sqlstate in ("28P01", "28000") or any(w in text for w in _AUTH_WORDS):
+        return HINT_PASSWORD
+    if any(w in text for w in _TLS_WORDS):
+        return HINT_TLS
+    if any(w in text for w in _UNREACHABLE_WORDS):
+        return HINT_UNREACHABLE
+    return HINT_OTHER
 
 
 def split_script(sql: str | Sequence[Statement]) -> list[Statement]:
@@ -185,5 +221,5 @@ def _error_line(stmt: Statement, diag: Any) -> int:
     return stmt.line
 
 
-__all__ = ["OnStatement", "connect", "current_timeouts", "execute_script", "split_script",
-           "statement_error"]
+__all__ = ["OnStatement", "connect", "connection_hint", "current_timeouts", "execute_script",
+           "split_script", "statement_error"]

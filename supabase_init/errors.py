@@ -77,3 +77,11 @@ class ApplyError(DatabaseError):
 
 class EmbeddedServerError(DatabaseError):
     """The throwaway embedded PostgreSQL server could not be started."""
+
+
+class PlanFileError(SupabaseInitError):
+    """A saved plan file cannot be read: missing, corrupted, or of an unknown version."""
+
+
+class StalePlanError(DatabaseError):
+    """A saved plan no longer fits its target: another database, or a changed catalog."""

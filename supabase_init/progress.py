@@ -8,14 +8,26 @@ lock, or for a lock held by live traffic) shows its elapsed time ticking.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from types import TracebackType
 from typing import TextIO
 
 from .sqlsplit import Statement
+
+
+def terminal_escapes(stream: TextIO, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether ``stream`` may get colours and other terminal escapes: only a terminal,
+    and never with NO_COLOR set (no-color.org: present and not empty) or TERM=dumb."""
+    environ = os.environ if environ is None else environ
+    if environ.get("NO_COLOR") or environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
 
 
 class StatementProgress:
@@ -24,7 +36,7 @@ class StatementProgress:
     def __init__(self, stream: TextIO | None = None, *, delay: float = 0.5,
                  interval: float = 0.1, enabled: bool | None = None) -> None:
         self.stream = stream if stream is not None else sys.stderr
-        self.enabled = self.stream.isatty() if enabled is None else enabled
+        self.enabled = terminal_escapes(self.stream) if enabled is None else enabled
         self.delay = delay
         self.interval = interval
         self._state: tuple[int, int, Statement, float] | None = None

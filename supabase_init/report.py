@@ -17,7 +17,9 @@ from .dsn import scrub
 from .files import describe_os_error
 from .introspect import ACTIONS, CHANGE, CREATE, REMOVE, Change, HeldLock
 from .lint import ERROR, INFO, LEVELS, WARN, Finding, LintResult, Rule
-from .progress import StatementProgress
+from .migration import MigrationResult
+from .progress import StatementProgress, terminal_escapes
+from .savedplan import SavedPlan
 from .target import Target
 from .targets import TargetLint, TargetPlan, TargetRun, TargetSpec
 from .transaction import HAZARD_ROWS, Comparison
@@ -59,9 +61,15 @@ def _counted(kind: str, n: int) -> str:
     return f"{n} {_PLURALS.get(kind, kind + 's')}"
 
 
+def stop_command(target: Target) -> str:
+    """The one command that stops a kept embedded server and removes its data."""
+    return "" if target.server is None else f"supabase-init embedded stop {target.server.root}"
+
+
 def kept_server_notice(target: Target) -> str:
     """Said on stderr as soon as a kept embedded server is up."""
-    return f"Embedded PostgreSQL server (kept running): {target.display}\n"
+    return (f"Embedded PostgreSQL server (kept running): {target.display}\n"
+            f"  stop it and remove its data with: {stop_command(target)}\n")
 
 
 def apply_text(result: Comparison, target: Target) -> str:
@@ -84,7 +92,8 @@ def apply_text(result: Comparison, target: Target) -> str:
                      + ", ".join(result.built_concurrently) + ".")
     if target.server is not None and target.kept:
         lines.append(f"Embedded server kept running: {target.display}")
-        lines.append(f"  data: {target.server.pgdata}; stop it with: kill {target.server.pid}")
+        lines.append(f"  data: {target.server.pgdata}; stop it and remove its data with: "
+                     f"{stop_command(target)}")
     return "\n".join(lines) + "\n"
 
 
@@ -104,7 +113,8 @@ def apply_json(result: Comparison, target: Target) -> str:
         "embedded": None if server is None else {
             "kept": target.kept, "url": target.display if target.kept else None,
             "pid": server.pid if target.kept else None,
-            "pgdata": str(server.pgdata) if target.kept else None},
+            "pgdata": str(server.pgdata) if target.kept else None,
+            "stop_command": stop_command(target) if target.kept else None},
     }, indent=2) + "\n"
 
 
@@ -250,13 +260,34 @@ def _plan_text(command: str, result: Comparison, schema: str, target: str,
                        notes=lock_lines(result, hazard_rows))
 
 
+_COLORS = {"+": "\x1b[32m", "~": "\x1b[33m", "-": "\x1b[31m"}
+_RESET = "\x1b[0m"
+
+
+def use_color(stream: Any) -> bool:
+    """Colour for ``stream``: a terminal only, and never with NO_COLOR set."""
+    return terminal_escapes(stream)
+
+
+def colorize(text: str) -> str:
+    """Plan text with each ``+`` / ``~`` / ``-`` line in green / yellow / red."""
+    lines = []
+    for line in text.split("\n"):
+        body = line.lstrip()
+        color = _COLORS.get(body[:1]) if body[1:2] == " " else None
+        lines.append(f"{color}{line}{_RESET}" if color else line)
+    return "\n".join(lines)
+
+
 def plan_report(command: str, result: Comparison, schema: str, target: Target,
-                json_output: bool, hazard_rows: int = HAZARD_ROWS) -> str:
-    """What ``plan`` / ``verify`` print on stdout for ``result``."""
+                json_output: bool, hazard_rows: int = HAZARD_ROWS, color: bool = False) -> str:
+    """What ``plan`` / ``verify`` print on stdout for ``result`` (``color``: for a
+    terminal, see ``use_color``; never in JSON)."""
     if json_output:
         return json.dumps(plan_document(command, result, schema, target.display, hazard_rows),
                           indent=2) + "\n"
-    return _plan_text(command, result, schema, target.display, hazard_rows)
+    out = _plan_text(command, result, schema, target.display, hazard_rows)
+    return colorize(out) if color else out
 
 
 # --------------------------------------------------------------------------
@@ -335,6 +366,61 @@ def targets_warnings(runs: Sequence[TargetRun[TargetPlan] | TargetRun[TargetLint
         if run.result is not None:
             seen.update(dict.fromkeys(run.result.script.warnings))
     return [warning_line(w) for w in seen]
+
+
+# --------------------------------------------------------------------------
+# saved plans
+
+
+def saved_plan_notice(path: str) -> str:
+    """Said on stderr after ``plan -out FILE``."""
+    return (f"Saved the plan to {path}. To apply exactly these changes, run: "
+            f"supabase-init apply {path}\n")
+
+
+def saved_plan_report(saved: SavedPlan, json_output: bool) -> str:
+    """What ``show FILE`` prints: the saved plan as ``plan`` printed it, with where and
+    when it was made (``--json``: plan's document plus ``saved_plan``)."""
+    if json_output:
+        document = as_json("plan", saved.changes, schema=saved.schema,
+                           target=saved.identity.display)
+        document["saved_plan"] = {
+            "created": saved.created, "supabase_init_version": saved.tool_version,
+            "catalog_fingerprint": saved.fingerprint, "target": saved.identity.as_dict(),
+            "variables": dict(saved.variables), "sql": saved.sql}
+        return json.dumps(document, indent=2, default=str) + "\n"
+    head = (f"Saved plan, made {saved.created or 'at an unknown time'} by supabase-init "
+            f"{saved.tool_version} on {saved.identity.display} (catalog "
+            f"{saved.fingerprint[:19]}).\n")
+    if saved.variables:
+        head += "Variables: " + ", ".join(f"{name} = {json.dumps(value, default=str)}"
+                                          for name, value in sorted(saved.variables.items()))
+        head += "\n"
+    return head + "\n" + plan_text(saved.changes, schema=saved.schema,
+                                   target=saved.identity.display)
+
+
+# --------------------------------------------------------------------------
+# migrations
+
+
+def migration_line(result: MigrationResult) -> str:
+    """What ``migration`` says: the file it wrote, or that there was nothing to write."""
+    if result.written is not None:
+        return f"Wrote {result.written}\n"
+    return (f"No changes: {result.previous} (the newest migration supabase-init wrote) "
+            "holds this SQL; --force writes one anyway\n")
+
+
+# --------------------------------------------------------------------------
+# version
+
+
+def version_text(versions: Mapping[str, str]) -> str:
+    """``supabase-init 0.1.0`` then one ``  name version`` line per library."""
+    items = list(versions.items())
+    (name, version), rest = items[0], items[1:]
+    return f"{name} {version}\n" + "".join(f"  {lib} {ver}\n" for lib, ver in rest)
 
 
 # --------------------------------------------------------------------------
@@ -568,9 +654,10 @@ def lint_targets_report(runs: Sequence[TargetRun[TargetLint]], output_format: st
 
 
 __all__ = ["JSON_FORMAT_VERSION", "LINT_FORMATS", "LINT_FORMAT_VERSION", "StatementProgress",
-           "apply_json", "apply_text", "as_json", "count_changes", "error_line",
+           "apply_json", "apply_text", "as_json", "colorize", "count_changes", "error_line",
            "format_changes", "kept_server_notice", "lint_github", "lint_json", "lint_report",
            "lint_sarif", "lint_summary_line", "lint_targets_report", "lint_text", "lock_lines",
-           "plan_document",
-           "plan_report", "plan_text", "summary_line", "targets_failure", "targets_report",
-           "targets_warnings", "unexpected_error_line", "verify_text"]
+           "migration_line", "plan_document", "plan_report", "plan_text", "saved_plan_notice",
+           "saved_plan_report", "stop_command", "summary_line", "targets_failure",
+           "targets_report", "targets_warnings", "unexpected_error_line", "use_color",
+           "verify_text", "version_text"]

@@ -51,6 +51,9 @@ def _is_preamble(stmt: Statement) -> bool:
 
 
 Body = Callable[["psycopg.Connection[Any]"], Any]
+# Called inside the transaction before the script's own statements, with the
+# catalog as it is then (see run_in_transaction).
+Check = Callable[["psycopg.Connection[Any]", S | None], None]
 
 
 def run_in_transaction(target: str | psycopg.Connection[Any],
@@ -58,7 +61,8 @@ def run_in_transaction(target: str | psycopg.Connection[Any],
                        on_statement: OnStatement | None = None,
                        snapshot: Callable[[psycopg.Connection[Any]], S] | None = None,
                        settings: Mapping[str, str] | None = None,
-                       inspect: Body | None = None) -> ScriptRun[S]:
+                       inspect: Body | None = None,
+                       check: Check[S] | None = None) -> ScriptRun[S]:
     """Run ``sql`` in one transaction; commit only if asked and everything succeeded.
 
     ``target`` is a DSN (a connection is opened and closed here) or an open
@@ -79,6 +83,11 @@ def run_in_transaction(target: str | psycopg.Connection[Any],
     statement (and the second snapshot), before the commit or rollback: it
     reads the catalog as the script leaves it (its return value is
     ``ScriptRun.inspected``), and an exception it raises rolls back.
+
+    ``check``, when given, is called with the connection and the first
+    snapshot (None without ``snapshot``) right after it, under the script's
+    advisory lock and before anything else of the script runs; raising
+    there rolls everything back.
     """
     import psycopg
     from psycopg import pq
@@ -122,6 +131,8 @@ def run_in_transaction(target: str | psycopg.Connection[Any],
         execute_script(conn, statements[:split], on_statement=offset(0))
         if snapshot is not None:
             before = _read_catalog(snapshot, conn)
+        if check is not None:
+            check(conn, before)
         if body is not None:
             result = body(conn)
         execute_script(conn, statements[split:], on_statement=offset(split))
@@ -340,7 +351,8 @@ def run_and_compare(dsn: str, sql: str | Sequence[Statement], *, schema: str,
                     settings: Mapping[str, str] | None = None,
                     on_statement: OnStatement | None = None,
                     concurrent_indexes: bool = False,
-                    inspect: Body | None = None) -> Comparison:
+                    inspect: Body | None = None,
+                    check: Check[Snapshot] | None = None) -> Comparison:
     """Snapshot ``schema`` and ``roles``, run ``sql``, snapshot again, commit or roll
     back, diff. With ``commit=False`` the database is never changed; a failing
     statement raises ApplyError either way.
@@ -353,6 +365,8 @@ def run_and_compare(dsn: str, sql: str | Sequence[Statement], *, schema: str,
 
     ``inspect`` reads the catalog after the script, before the commit or
     rollback (see ``run_in_transaction``); an exception from it means no commit.
+
+    ``check``: as for ``run_in_transaction``, with the first snapshot.
     """
 
     from .db import connect
@@ -366,7 +380,8 @@ def run_and_compare(dsn: str, sql: str | Sequence[Statement], *, schema: str,
         settings[DEFER_INDEX_BUILDS] = "on"
     with connect(dsn) as conn:
         run = run_in_transaction(conn, sql, commit=commit, on_statement=on_statement,
-                                 snapshot=snapshot, settings=settings, inspect=inspect)
+                                 snapshot=snapshot, settings=settings, inspect=inspect,
+                                 check=check)
         built = (_build_deferred_indexes(conn, settings) if concurrent_indexes and commit
                  else ())
     assert run.before is not None and run.after is not None

@@ -9,11 +9,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,16 +62,24 @@ def test_apply_embedded_applies_reports_and_cleans_up(project, short_tmp):
     assert processes_mentioning(str(short_tmp)) == []
 
 
-def test_apply_embedded_keep_leaves_a_usable_server(project, short_tmp):
+def test_apply_embedded_keep_serves_tcp_and_one_command_stops_and_removes_it(project,
+                                                                             short_tmp):
     import psycopg
+    from psycopg.conninfo import conninfo_to_dict
 
     out = run_fresh(project, short_tmp, "--embedded", "--keep", "--json")
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     embedded = result["embedded"]
     assert embedded["kept"] is True and embedded["url"] in out.stderr
-    pid = embedded["pid"]
+    root = Path(embedded["pgdata"]).parent
+    stop = embedded["stop_command"]
+    assert stop == f"supabase-init embedded stop {root}" and stop in out.stderr
     try:
+        # A URL any client can use: TCP on the loopback address, no socket directory.
+        params = conninfo_to_dict(embedded["url"])
+        assert params["host"] == "127.0.0.1" and int(params["port"]) > 0, params
+        assert embedded["url"].startswith("postgresql://postgres@127.0.0.1:")
         assert result["changed"] is True and result["counts"]["create"]["table"] == 7
         with psycopg.connect(embedded["url"]) as conn:
             tables = conn.execute("SELECT count(*) FROM pg_tables "
@@ -82,8 +88,20 @@ def test_apply_embedded_keep_leaves_a_usable_server(project, short_tmp):
         again = run_fresh(project, short_tmp, "--database-url", embedded["url"])
         assert again.returncode == 0 and again.stdout.startswith("No changes:"), again
     finally:
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and processes_mentioning(embedded["pgdata"]):
-            time.sleep(0.1)
+        stopped = subprocess.run([sys.executable, "-m", "supabase_init",
+                                  *stop.split()[1:]], capture_output=True, text=True,
+                                 timeout=120)
+    assert stopped.returncode == 0, stopped.stderr
+    assert not root.exists()
     assert processes_mentioning(embedded["pgdata"]) == []
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(embedded["url"], connect_timeout=3).close()
+
+
+def test_embedded_stop_refuses_a_directory_that_is_not_a_kept_server(short_tmp):
+    (short_tmp / "precious.txt").write_text("keep me", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "supabase_init", "embedded", "stop",
+                             str(short_tmp)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: ") and "nothing was stopped or removed" in result.stderr
+    assert (short_tmp / "precious.txt").read_text(encoding="utf-8") == "keep me"

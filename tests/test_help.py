@@ -122,3 +122,39 @@ def test_unknown_option_is_a_usage_error_exit_1(path: tuple[str, ...]) -> None:
 ])
 def test_usage_errors_exit_1_never_2(args: list[str]) -> None:
     single_error_line(run_cli(*args))
+
+
+URL = re.compile(r"[a-z]+://[^\s)`'\"]+")
+
+
+def unbreakable_tokens(path: tuple[str, ...]) -> set[str]:
+    """Every --option the command declares and every URL its help texts mention."""
+    command = typer.main.get_command(app)
+    for name in path:
+        command = subcommands(command)[name]
+    texts = [command.help or ""]
+    tokens: set[str] = set()
+    for param in command.params:
+        texts.append(getattr(param, "help", None) or "")
+        tokens.update(opt for opt in param.opts if opt.startswith("-") and len(opt) > 2)
+    for text in texts:
+        tokens.update(m.group(0).rstrip(".,;") for m in URL.finditer(text))
+        tokens.update(re.findall(r"(?<![\w-])--?[a-z][a-z0-9-]*[a-z0-9]", text))
+    return tokens
+
+
+@pytest.mark.parametrize("columns", [40, 64, 100])
+@pytest.mark.parametrize("path", [(), *COMMANDS], ids=lambda p: " ".join(p) or "top")
+def test_help_never_breaks_a_url_or_an_option(path: tuple[str, ...], columns: int) -> None:
+    result = run_cli(*path, "--help", env={"COLUMNS": str(columns)})
+    assert result.returncode == 0, result.stderr
+    lines = [line.strip() for line in result.stdout.splitlines() if line.strip()]
+    joints = [(a.split()[-1], b.split()[0]) for a, b in zip(lines, lines[1:], strict=False)]
+    tokens = unbreakable_tokens(path) if path else {"--version", "--help"}
+    assert any(URL.match(t) for t in tokens) or path != ("apply",)  # the test sees URLs
+    for token in tokens:
+        assert token in result.stdout, (token, columns)
+        # Broken: one line ends with its start, the next begins with the rest.
+        broken = [(end, start) for end, start in joints for k in range(1, len(token))
+                  if end.endswith(token[:k]) and start.startswith(token[k:])]
+        assert not broken, (token, columns, broken)

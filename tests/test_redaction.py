@@ -58,8 +58,9 @@ SKELETON = " ".join([*(dsn_for(form, "***", PORT) for form in FORMS), (
     f"Error: could not connect to PostgreSQL at host 127.0.0.1, port {PORT}, database "
     f"postgres: connection failed: connection to server at \"127.0.0.1\", port {PORT} "
     "failed: Connection refused Is the server running on that host and accepting TCP/IP "
-    "connections? Give the database with --database-url (or DATABASE_URL), or use "
-    "--embedded for a throwaway local server")])
+    "connections? Hint: nothing accepted the connection there: check the host and port and "
+    "that the server is running; give the database with --database-url (or DATABASE_URL), "
+    "or use --embedded for a throwaway local server")])
 passwords = st.text(alphabet=PRINTABLE, min_size=8, max_size=24).filter(
     lambda p: p not in SKELETON)
 
@@ -73,7 +74,8 @@ def real_messages(dsn: str) -> list[str]:
     """What libpq and psycopg say about this DSN: its parse error, or a refused connection."""
     try:
         psycopg.connect(dsn, connect_timeout=2)
-    except (psycopg.Error, UnicodeDecodeError) as e:  # "%80" decodes to a byte psycopg rejects
+    # "%80" decodes to a byte psycopg rejects; a host such as "." fails IDNA encoding.
+    except (psycopg.Error, UnicodeError) as e:
         return [str(e)]
     raise AssertionError("connected to a closed port")
 

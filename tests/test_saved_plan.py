@@ -1,0 +1,157 @@
+"""Saved plans: `plan -out FILE`, `show FILE`, `apply FILE` (issue acceptance).
+
+What was reviewed is what runs: apply FILE runs exactly the planned SQL, and
+refuses it when the database changed since the plan or is another database.
+Real server, the CLI in a subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+from catalog import catalog_fingerprint
+from conftest import run_cli
+
+
+def make_plan(project: Path, url: str, out: Path, *args: str) -> dict:
+    result = run_cli("plan", "--project", str(project), "--database-url", url,
+                     "-out", str(out), *args)
+    assert result.returncode == 0, result.stderr
+    assert f"supabase-init apply {out}" in result.stderr
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def apply_file(plan: Path, url: str, *args: str):
+    return run_cli("apply", str(plan), "--database-url", url, *args)
+
+
+def single_error(result) -> str:
+    assert result.returncode == 1, (result.returncode, result.stdout, result.stderr)
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    return lines[0]
+
+
+def with_password(url: str, password: str) -> str:
+    # The test server trusts local connections: the password is carried, never needed.
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo(url, password=password)
+
+
+def test_apply_file_runs_exactly_the_plan(database, project, tmp_path):
+    out = tmp_path / "crm.plan"
+    url = with_password(database.url, "s3cret-pass")
+    document = make_plan(project, url, out, "-var", "schema=crm")
+
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert "s3cret-pass" in url and "s3cret-pass" not in out.read_text(encoding="utf-8")
+    assert document["target"]["display"].count("***") == 1
+    assert document["format"] == "supabase-init plan" and document["format_version"] == 1
+    assert document["variables"]["schema"] == "crm"
+    assert document["target"]["database"] == database.name
+    assert document["catalog_fingerprint"].startswith("sha256:")
+    rendered = run_cli("render", "--project", str(project), "-var", "schema=crm")
+    assert document["sql"] == rendered.stdout
+
+    shown = run_cli("show", str(out), "--json")
+    assert shown.returncode == 0, shown.stderr
+    planned = json.loads(shown.stdout)["changes"]
+    text = run_cli("show", str(out))
+    assert "+ table campaigns" in text.stdout and "Plan: " in text.stdout
+
+    # The project is not read again: the plan alone is applied.
+    result = apply_file(out, url, "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["changes"] == planned
+    assert database.scalar("SELECT to_regclass('crm.campaigns') IS NOT NULL") is True
+    verify = run_cli("verify", "--project", str(project), "--database-url", database.url,
+                     "-var", "schema=crm")
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_the_fingerprint_is_the_same_while_the_database_is(database, project, tmp_path):
+    first = make_plan(project, database.url, tmp_path / "a.plan")
+    second = make_plan(project, database.url, tmp_path / "b.plan")
+    assert first["catalog_fingerprint"] == second["catalog_fingerprint"]
+    database.execute("CREATE TABLE public.by_hand (id int)")
+    third = make_plan(project, database.url, tmp_path / "c.plan")
+    assert third["catalog_fingerprint"] != first["catalog_fingerprint"]
+
+
+def test_apply_file_after_a_manual_change_exits_1_and_changes_nothing(database, project,
+                                                                      tmp_path):
+    out = tmp_path / "crm.plan"
+    make_plan(project, database.url, out)
+    database.execute("CREATE TABLE public.by_hand (id int)")
+    before = catalog_fingerprint(database.url)
+
+    line = single_error(apply_file(out, database.url))
+
+    assert "the database changed since the plan was made" in line
+    assert catalog_fingerprint(database.url) == before
+    assert database.scalar("SELECT to_regclass('public.campaigns')") is None
+
+
+def test_apply_file_twice_is_refused_the_second_time(database, project, tmp_path):
+    out = tmp_path / "crm.plan"
+    make_plan(project, database.url, out)
+    assert apply_file(out, database.url).returncode == 0
+    line = single_error(apply_file(out, database.url))
+    assert "the database changed since the plan was made" in line
+
+
+def test_a_plan_for_another_database_is_refused(database, other_database, project, tmp_path):
+    out = tmp_path / "crm.plan"
+    make_plan(project, database.url, out)
+    before = catalog_fingerprint(other_database.url)
+
+    line = single_error(apply_file(out, other_database.url))
+
+    assert f"this plan was made for {database.url}" in line
+    assert "another database" in line and other_database.name in line
+    assert catalog_fingerprint(other_database.url) == before
+
+
+def test_options_that_would_change_the_plan_are_refused(database, project, tmp_path):
+    out = tmp_path / "crm.plan"
+    make_plan(project, database.url, out)
+    line = single_error(apply_file(out, database.url, "-var", "schema=other"))
+    assert "a saved plan runs as it was made" in line
+    line = single_error(run_cli("apply", str(out), "--embedded"))
+    assert "not to --embedded" in line
+
+
+def test_a_corrupted_or_unknown_plan_file_is_one_line(database, project, tmp_path):
+    out = tmp_path / "crm.plan"
+    document = make_plan(project, database.url, out)
+    cases = {
+        "truncated.plan": out.read_text(encoding="utf-8")[:500],
+        "future.plan": json.dumps({**document, "format_version": 99}),
+        "other.json": json.dumps({"hello": "world"}),
+        "nosql.plan": json.dumps({k: v for k, v in document.items() if k != "sql"}),
+    }
+    expected = {"truncated.plan": "not valid JSON", "future.plan": "version 99",
+                "other.json": "not a supabase-init plan file", "nosql.plan": "'sql'"}
+    for name, text in cases.items():
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        for args in (["apply", str(path), "--database-url", database.url],
+                     ["show", str(path)]):
+            line = single_error(run_cli(*args))
+            assert expected[name] in line and str(path) in line, (name, line)
+    line = single_error(run_cli("show", str(tmp_path / "missing.plan")))
+    assert "no such plan file" in line
+    assert database.scalar("SELECT to_regclass('public.campaigns')") is None
+
+
+def test_a_plan_for_another_server_is_refused(database, supabase_database, project, tmp_path):
+    out = tmp_path / "crm.plan"
+    make_plan(project, database.url, out)
+    line = single_error(apply_file(out, supabase_database.url))
+    assert "another server (system identifier differs)" in line
+    assert supabase_database.scalar("SELECT to_regclass('public.campaigns')") is None
+    assert supabase_database.server.password("postgres") not in line
