@@ -50,12 +50,18 @@ def connect(dsn: str, *, autocommit: bool = False) -> psycopg.Connection[Any]:
             f"could not connect to PostgreSQL at {describe_target(dsn)} "
             f"({redact_dsn(dsn)}): {reason}{end} "
             f"{connection_hint(getattr(e, 'sqlstate', None), reason)}") from None
-    except ValueError:
+    except UnicodeDecodeError:
         # psycopg decodes percent-encoded parts as UTF-8 (a password of other
         # bytes fails there, before libpq sees it); say so without the text.
         raise ConnectionFailed(
             f"could not connect to PostgreSQL ({redact_dsn(dsn)}): a percent-encoded part of "
             "the connection string is not valid UTF-8") from None
+    except ValueError as e:
+        # E.g. a host name Python cannot encode for the resolver (IDNA).
+        reason = " ".join(scrub(str(e), dsn).split()) or type(e).__name__
+        raise ConnectionFailed(
+            f"could not connect to PostgreSQL ({redact_dsn(dsn)}): the connection string "
+            f"cannot be used: {reason}") from None
 
 
 # What to do about a failed connection, by its cause (SQLSTATE, else libpq's words).
