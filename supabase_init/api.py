@@ -164,22 +164,18 @@ def apply(target: Target, script: Script | SavedPlan, *,
     nothing is committed (the result's ``inspected`` is the ``LintResult``).
     """
     from . import lint as linting
-    from . import transaction
     from .savedplan import SavedPlan
 
     inspect = (linting.gate(lint_project, script.schema) if lint_project is not None
                else None)
+    check = None
     if isinstance(script, SavedPlan):
         if target.server is not None:
             raise SupabaseInitError("a saved plan applies to the database it was made on, "
                                     "not to --embedded")
-        return transaction.run_and_compare(
-            target.dsn, script.sql, schema=script.schema, roles=script.roles,
-            publications=script.publications, commit=True, settings=script.settings,
-            on_statement=on_statement, concurrent_indexes=concurrent_indexes,
-            inspect=inspect, check=script.check(target.dsn))
+        check = script.check(target.dsn)
     return _compare(target, script, commit=True, on_statement=on_statement,
-                    concurrent_indexes=concurrent_indexes, inspect=inspect)
+                    concurrent_indexes=concurrent_indexes, inspect=inspect, check=check)
 
 
 def plan(target: Target, script: Script, *, on_statement: OnStatement | None = None,
@@ -200,15 +196,12 @@ def plan(target: Target, script: Script, *, on_statement: OnStatement | None = N
     if out is None:
         return _compare(target, script, commit=False, on_statement=on_statement,
                         inspect=inspect)
-    from . import savedplan, transaction
+    from . import savedplan
 
     identities: list[savedplan.Identity] = []
-    result = transaction.run_and_compare(
-        target.dsn, script.sql, schema=script.schema, roles=script.roles,
-        publications=script.publications, commit=False, settings=script.settings,
-        on_statement=on_statement, inspect=inspect,
-        check=lambda conn, _before: identities.append(
-            savedplan.read_identity(conn, target.dsn)))
+    result = _compare(target, script, commit=False, on_statement=on_statement,
+                      inspect=inspect, check=lambda conn, _before: identities.append(
+                          savedplan.read_identity(conn, target.dsn)))
     saved = savedplan.make_saved_plan(
         sql=script.sql, schema=script.schema, roles=script.roles,
         publications=script.publications, settings=script.settings,
@@ -256,16 +249,17 @@ def snapshot(target: Target, script: Script) -> Snapshot:
                                 publications=script.publications)
 
 
-def _compare(target: Target, script: Script, *, commit: bool,
+def _compare(target: Target, script: Script | SavedPlan, *, commit: bool,
              on_statement: OnStatement | None, concurrent_indexes: bool = False,
-             inspect: transaction.Body | None = None) -> Comparison:
+             inspect: transaction.Body | None = None,
+             check: transaction.Check[Snapshot] | None = None) -> Comparison:
     from . import transaction
 
     return transaction.run_and_compare(
         target.dsn, script.sql, schema=script.schema, roles=script.roles,
         publications=script.publications, commit=commit,
         settings=script.settings, on_statement=on_statement,
-        concurrent_indexes=concurrent_indexes, inspect=inspect)
+        concurrent_indexes=concurrent_indexes, inspect=inspect, check=check)
 
 
 def url_target(dsn: str) -> Target:
@@ -281,15 +275,14 @@ R = TypeVar("R")
 def _on_targets(project: Project, sources: VariableSources, specs: Sequence[TargetSpec],
                 job: Callable[[TargetSpec, Script], R], *, lock_timeout: str | None,
                 statement_timeout: str | None, allow_stale: bool,
-                parallelism: int) -> list[TargetRun[R]]:
+                parallelism: int | None) -> list[TargetRun[R]]:
     """Render each target's script (one after the other), then run ``job`` on the targets
-    in parallel. A target that fails to render fails alone, like one that fails to run."""
-    from .targets import run_targets
+    in parallel (``parallelism`` None: targets.PARALLELISM). A target that fails to render
+    fails alone, like one that fails to run."""
+    from .targets import PARALLELISM, run_targets
 
     if not allow_stale:
-        from . import build
-
-        build.require_current(project)
+        require_current(project)
     overrides = {"lock_timeout": lock_timeout, "statement_timeout": statement_timeout}
     rendered: dict[str, Script | SupabaseInitError] = {}
     for spec in specs:
@@ -304,13 +297,13 @@ def _on_targets(project: Project, sources: VariableSources, specs: Sequence[Targ
             raise script
         return job(spec, script)
 
-    return run_targets(specs, run, parallelism=parallelism)
+    return run_targets(specs, run, parallelism=PARALLELISM if parallelism is None else parallelism)
 
 
 def plan_targets(project: Project, sources: VariableSources, specs: Sequence[TargetSpec], *,
                  lock_timeout: str | None = None, statement_timeout: str | None = None,
                  allow_stale: bool = False,
-                 parallelism: int = 4,  # targets.PARALLELISM (not imported yet)
+                 parallelism: int | None = None,
                  lint: bool = False) -> list[TargetRun[TargetPlan]]:
     """``plan`` on several databases, at most ``parallelism`` at once, in target order.
 
@@ -336,7 +329,7 @@ def plan_targets(project: Project, sources: VariableSources, specs: Sequence[Tar
 def lint_targets(project: Project, sources: VariableSources, specs: Sequence[TargetSpec], *,
                  lock_timeout: str | None = None, statement_timeout: str | None = None,
                  allow_stale: bool = False,
-                 parallelism: int = 4) -> list[TargetRun[TargetLint]]:  # targets.PARALLELISM
+                 parallelism: int | None = None) -> list[TargetRun[TargetLint]]:
     """``lint`` on several databases, as ``plan_targets`` plans them."""
     from .target import Target
     from .targets import TargetLint

@@ -16,9 +16,7 @@ import sysconfig
 from functools import cache
 from pathlib import Path
 
-import pytest
-
-from conftest import REPO
+from conftest import REPO, unavailable
 
 NOBODY = 65534
 _IMPORTS = "import supabase_init, psycopg, hcl2, typer, jinja2"
@@ -29,7 +27,7 @@ def _wrapper() -> list[str]:
         return []
     setpriv = shutil.which("setpriv")
     if setpriv is None:
-        pytest.skip("running as root without setpriv: cannot drop privileges to test "
+        unavailable("running as root without setpriv: cannot drop privileges to test "
                     "permission errors")
     return [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
 
@@ -53,7 +51,7 @@ def _interpreter() -> str:
                                capture_output=True, text=True, timeout=60)
         if probe.returncode == 0:
             return candidate
-    pytest.skip(f"no {version} that user {NOBODY} can run with this project's packages")
+    unavailable(f"no {version} that user {NOBODY} can run with this project's packages")
 
 
 def run_unprivileged(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
