@@ -141,7 +141,7 @@ def execute_script(conn: psycopg.Connection[Any], sql: str | Sequence[Statement]
             try:
                 # No parameters: psycopg sends the text as is (simple query
                 # protocol), so '%' and '$1' in SQL bodies are not placeholders.
-                cur.execute(stmt.text.encode())
+                cur.execute(stmt.text.encode(), prepare=False)
                 if _changes_timeouts(stmt):
                     timeouts = current_timeouts(cur)
             except psycopg.Error as e:

@@ -28,6 +28,7 @@ tests):
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -185,7 +186,10 @@ class _Parsed:
     tail: str | None  # the literal from a lone carriage return to the end
 
 
+@functools.lru_cache(maxsize=4)
 def _parse(template: str, source: str) -> _Parsed:
+    """The template split into literals and interpolations. Cached: a command reads its
+    variables' names and then renders, both from one parse."""
     if template.startswith("\ufeff"):
         template = template[1:]
     cr = _LONE_CR.search(template)
@@ -199,6 +203,7 @@ def _parse(template: str, source: str) -> _Parsed:
     # Lines are counted incrementally: counting from the start for every
     # interpolation would make large templates quadratic.
     line, counted = 1, 0
+    parsed: dict[str, tuple[_Expression, bool, bool]] = {}
     while (m := _OPENER.search(head, pos)) is not None:
         opener = m.group()
         if opener in ("$${", "%%{"):
@@ -210,7 +215,17 @@ def _parse(template: str, source: str) -> _Parsed:
         if opener == "%{":
             raise RenderError("template directives (%{ ... }) are not supported; "
                               "write %%{ for a literal %{", path=source, line=line)
-        body = _interpolation(head, m.end())
+        # A template repeats a few interpolations many times: one whose text
+        # ends at the first "}" after its opener is parsed once (its parse reads
+        # nothing past that "}").
+        close = head.find("}", m.end())
+        known = parsed.get(head[m.end():close + 1]) if close != -1 else None
+        if known is not None:
+            body: tuple[_Expression, bool, bool, int] | None = (*known, close + 1)
+        else:
+            body = _interpolation(head, m.end())
+            if body is not None and body[3] == close + 1:
+                parsed[head[m.end():close + 1]] = body[:3]
         if body is None:
             end = head.find("}", m.end())
             if end == -1:

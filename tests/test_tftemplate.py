@@ -95,6 +95,9 @@ TERRAFORM_CASES: dict[str, tuple[str, dict[str, Value], str]] = {
     "nfc_value": ("<${x}>", {"x": "e\u0301"}, "<\xe9>"),
     "nfc_across_parts": ("e${x}", {"x": "\u0301"}, "\xe9"),
     "nfc_hangul": ("\u1100${x}", {"x": "\u1161"}, "\uac00"),
+    # Repeated interpolations (parsed once each), one with "}" in a string.
+    "repeated": ('${replace(x, "}", "a")}|${replace(x, "}", "b")}|${replace(x, "}", "a")}'
+                 "|${x} ${~x} ${x~} ${x}", {"x": "}"}, "a|b|a|}} }}"),
     "values_not_reparsed": ("<${x}>", {"x": "${y} %{ if } $${z} ~}"}, "<${y} %{ if } $${z} ~}>"),
 }
 
