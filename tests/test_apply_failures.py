@@ -10,6 +10,8 @@ import re
 import shutil
 import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -144,15 +146,22 @@ def test_on_an_empty_database_the_lock_wait_is_bounded_by_the_variable(database,
 # ------------------------------------------------------------------ passwords
 
 
-def closed_port() -> int:
+@contextmanager
+def closed_port() -> Iterator[int]:
+    """A port nothing listens on: bound, and kept bound so that no other process can
+    listen there meanwhile, but not listening (a connection is refused)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        yield int(s.getsockname()[1])
 
 
 @pytest.mark.parametrize("form", ["url", "conninfo", "DATABASE_URL"])
 def test_a_connection_failure_names_the_target_but_never_the_password(form):
-    port = closed_port()
+    with closed_port() as port:
+        connection_failure(form, port)
+
+
+def connection_failure(form: str, port: int) -> None:
     url = f"postgresql://postgres:{PASSWORD}@127.0.0.1:{port}/crm_db"
     args = ["apply", "--database-url", url]
     env = {}
