@@ -84,6 +84,7 @@ class LockWait:
 
     pid: int
     locktype: str
+    relation: str | None  # schema-qualified
     mode: str
     started: datetime
     last_seen: datetime
@@ -95,7 +96,8 @@ class LockWait:
 
 
 _LOCK_WAITS = """
-    SELECT l.pid, l.locktype, l.mode, l.waitstart, pg_catalog.clock_timestamp()
+    SELECT l.pid, l.locktype, l.relation::pg_catalog.regclass::pg_catalog.text, l.mode,
+           l.waitstart, pg_catalog.clock_timestamp()
     FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
     WHERE NOT l.granted AND l.waitstart IS NOT NULL
       AND a.datname = pg_catalog.current_database() AND l.pid <> pg_catalog.pg_backend_pid()"""
@@ -119,21 +121,27 @@ class LockWaits(threading.Thread):
 
         try:
             with psycopg.connect(self.url, autocommit=True) as conn:
+                # Relation names come schema-qualified.
+                conn.execute("SELECT pg_catalog.set_config('search_path', '', false)")
                 self.ready.set()
                 while not self.stop.is_set():
                     rows: list[Any] = conn.execute(_LOCK_WAITS).fetchall()
-                    for pid, locktype, mode, started, now in rows:
+                    for pid, locktype, relation, mode, started, now in rows:
                         wait = self.found.setdefault(
-                            (pid, started), LockWait(pid, locktype, mode, started, now))
+                            (pid, started), LockWait(pid, locktype, relation, mode, started, now))
                         wait.last_seen = now
                     time.sleep(0.01)
         except BaseException as e:  # reported by lock_waits()
             self.error = e
             self.ready.set()
 
-    @property
-    def waits(self) -> list[LockWait]:
-        return sorted(self.found.values(), key=lambda w: w.started)
+    def waits(self, locktype: str, relation: str | None = None,
+              not_pid: int | None = None) -> list[LockWait]:
+        """The waits for locks of ``locktype`` (on ``relation``), in the order they began;
+        other waits (a brief one behind autovacuum on a catalog, say) are not counted."""
+        return sorted((w for w in self.found.values() if w.locktype == locktype
+                       and (relation is None or w.relation == relation) and w.pid != not_pid),
+                      key=lambda w: w.started)
 
 
 @contextmanager
