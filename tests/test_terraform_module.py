@@ -658,6 +658,10 @@ def test_new_index_on_a_large_table_under_a_concurrent_writer(
     target = [*connection_args(database), "-var", f"concurrent_indexes={str(concurrent).lower()}"]
     tf.ok("apply", "-auto-approve", "-input=false", *target)
     campaign = _fill_recipients(database, 200_000)
+    # Left to autovacuum, the new rows could have it vacuum or analyze the table
+    # during the apply: the build would then wait for its lock first (wait_event
+    # "relation"), which is the wait the releaser would see.
+    database.execute("VACUUM ANALYZE public.campaign_recipients")
     _change_recipients_template(project, index=f'{{{{- m.index("{SENT_AT_INDEX}", '
                                                f'"campaign_recipients", "sent_at") }}}}\n')
 
