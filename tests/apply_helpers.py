@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from conftest import REPO, run_cli
@@ -69,3 +76,83 @@ def assert_no_password(*outputs: str) -> None:
     for text in outputs:
         assert PASSWORD not in text
         assert quote(PASSWORD, safe="") not in text
+
+
+@dataclass
+class LockWait:
+    """One lock wait of another session, by the server's clock."""
+
+    pid: int
+    locktype: str
+    relation: str | None  # schema-qualified
+    mode: str
+    started: datetime
+    last_seen: datetime
+
+    @property
+    def seen_for(self) -> float:
+        """Seconds from the wait's start to the last time it was seen: at most its length."""
+        return (self.last_seen - self.started).total_seconds()
+
+
+_LOCK_WAITS = """
+    SELECT l.pid, l.locktype, l.relation::pg_catalog.regclass::pg_catalog.text, l.mode,
+           l.waitstart, pg_catalog.clock_timestamp()
+    FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
+    WHERE NOT l.granted AND l.waitstart IS NOT NULL
+      AND a.datname = pg_catalog.current_database() AND l.pid <> pg_catalog.pg_backend_pid()"""
+
+
+class LockWaits(threading.Thread):
+    """Watches the lock waits of the other sessions on one database, from a connection of
+    its own. The waits are timed by the server (pg_locks.waitstart), so a loaded machine's
+    delays in starting and ending the waiting process do not count."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url = url
+        self.found: dict[tuple[int, datetime], LockWait] = {}
+        self.ready = threading.Event()
+        self.stop = threading.Event()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        import psycopg
+
+        try:
+            with psycopg.connect(self.url, autocommit=True) as conn:
+                # Relation names come schema-qualified.
+                conn.execute("SELECT pg_catalog.set_config('search_path', '', false)")
+                self.ready.set()
+                while not self.stop.is_set():
+                    rows: list[Any] = conn.execute(_LOCK_WAITS).fetchall()
+                    for pid, locktype, relation, mode, started, now in rows:
+                        wait = self.found.setdefault(
+                            (pid, started), LockWait(pid, locktype, relation, mode, started, now))
+                        wait.last_seen = now
+                    time.sleep(0.01)
+        except BaseException as e:  # reported by lock_waits()
+            self.error = e
+            self.ready.set()
+
+    def waits(self, locktype: str, relation: str | None = None,
+              not_pid: int | None = None) -> list[LockWait]:
+        """The waits for locks of ``locktype`` (on ``relation``), in the order they began;
+        other waits (a brief one behind autovacuum on a catalog, say) are not counted."""
+        return sorted((w for w in self.found.values() if w.locktype == locktype
+                       and (relation is None or w.relation == relation) and w.pid != not_pid),
+                      key=lambda w: w.started)
+
+
+@contextmanager
+def lock_waits(url: str) -> Iterator[LockWaits]:
+    """The lock waits on ``url``'s database while the block runs."""
+    watcher = LockWaits(url)
+    watcher.start()
+    assert watcher.ready.wait(60) and watcher.error is None, watcher.error
+    try:
+        yield watcher
+    finally:
+        watcher.stop.set()
+        watcher.join(60)
+    assert watcher.error is None, watcher.error

@@ -301,10 +301,20 @@ def start_supabase_server(major: int) -> SupabaseServer:
                     f"--pwfile={pwfile}", "--auth=scram-sha-256", "--encoding=UTF8",
                     "--no-locale", "--no-sync", timeout=300)
         pwfile.unlink()
-        options = (f"-p {server.port} -k {root} -c listen_addresses={server.host} "
-                   "-c password_encryption=scram-sha-256 -c fsync=off -c max_connections=50")
-        server._run("pg_ctl", "-D", str(root / "data"), "-l", str(root / "log"), "-w",
-                    "-t", "120", "-o", options, "start", timeout=180)
+        for attempt in range(3):
+            options = (f"-p {server.port} -k {root} -c listen_addresses={server.host} "
+                       "-c password_encryption=scram-sha-256 -c fsync=off -c max_connections=50")
+            try:
+                server._run("pg_ctl", "-D", str(root / "data"), "-l", str(root / "log"), "-w",
+                            "-t", "120", "-o", options, "start", timeout=180)
+                break
+            except RuntimeError as e:
+                # The port was free when picked, and another process has taken it
+                # since (initdb takes seconds): pick another.
+                if "Address already in use" not in str(e) or attempt == 2:
+                    raise
+                (root / "log").unlink(missing_ok=True)
+                server.port = _free_port()
         with server.admin() as conn:
             # Statements carrying a password are never written to the server log.
             conn.execute("SET log_min_error_statement = panic")

@@ -24,8 +24,10 @@ def test_eight_concurrent_applies_all_succeed_and_leave_the_one_apply_schema(
     finally:
         drop_database(reference)
 
+    # The last in the queue waits for seven applies: on a loaded machine that can take
+    # longer than the default lock_timeout (5s), which is not what this test is about.
     args = [sys.executable, "-m", "supabase_init", "apply", "--database-url", database.url,
-            "--json"]
+            "--json", "--lock-timeout", "10min"]
     procs = [subprocess.Popen(args, cwd=REPO, env=dict(os.environ), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(PROCESSES)]
     results = [p.communicate(timeout=180) for p in procs]

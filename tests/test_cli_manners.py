@@ -69,10 +69,12 @@ def test_a_missing_database_says_to_create_it_or_check_the_name(server_url, proj
 
 
 def test_an_unreachable_server_says_to_check_host_port_and_server(project):
-    with socket.socket() as probe:  # a port nothing listens on
+    # A port nothing listens on: kept bound (not listening) while the CLI tries it, so
+    # that no other process can start listening there meanwhile.
+    with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    line = connection_error(f"postgresql://postgres@127.0.0.1:{port}/postgres", project)
+        line = connection_error(f"postgresql://postgres@127.0.0.1:{port}/postgres", project)
     only_hint(line, "unreachable")
     assert "check the host and port" in line and "--embedded" in line
 

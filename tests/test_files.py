@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,12 +15,28 @@ import pytest
 from conftest import REPO, required_binary
 from supabase_init.files import describe_os_error, write_atomic
 
-# Big enough that writing it takes a good fraction of a second.
+# The writer stops inside write_atomic once its temporary file is written and
+# synced (os.fsync is where it stops), says so on stdout, and waits there for the
+# test's signal: with a plain large write, a test process the machine left
+# unscheduled for a moment could miss the window and signal after the rename.
 WRITER = """
+import os
 import sys
+import time
 from pathlib import Path
 from supabase_init.files import write_atomic
-write_atomic(Path(sys.argv[1]), "x" * 96_000_000)
+
+real_fsync = os.fsync
+
+
+def fsync(fd):
+    real_fsync(fd)
+    print("written", flush=True)
+    time.sleep(600)
+
+
+os.fsync = fsync
+write_atomic(Path(sys.argv[1]), "x" * 1_000_000)
 """
 
 
@@ -57,18 +73,22 @@ def test_modes_follow_open_for_new_files_and_are_kept_for_existing_ones(tmp_path
     assert temporaries(tmp_path) == []
 
 
-def start_writer(target: Path) -> subprocess.Popen[bytes]:
-    """A process in the middle of write_atomic(target): its temporary file is being filled."""
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(target)], cwd=REPO)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        found = [p for p in target.parent.iterdir() if p.name.endswith(".tmp")]
-        if found and found[0].stat().st_size > 0:
-            return proc
-        assert proc.poll() is None, "the writer finished before it could be interrupted"
-        time.sleep(0.001)
-    proc.kill()
-    raise AssertionError("the writer never started writing")
+def start_writer(target: Path) -> subprocess.Popen[str]:
+    """A process in the middle of write_atomic(target): its temporary file is written,
+    not yet in place."""
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(target)], cwd=REPO,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], 60)
+    line = proc.stdout.readline() if ready else ""
+    proc.stdout.close()
+    if line != "written\n":
+        proc.kill()
+        proc.wait(60)
+        raise AssertionError(f"the writer never got to its temporary file: {line!r}")
+    found = [p for p in target.parent.iterdir() if p.name.endswith(".tmp")]
+    assert len(found) == 1 and found[0].stat().st_size == 1_000_000, found
+    return proc
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP],

@@ -36,10 +36,14 @@ def three(admin_conn, server_url) -> Iterator[list[Any]]:
             drop_database(db)
 
 
+# A port nothing listens on: bound, not listening, for as long as the tests run, so
+# that no other process can start listening there meanwhile.
+_UNLISTENED = socket.socket()
+_UNLISTENED.bind(("127.0.0.1", 0))
+
+
 def closed_port_url() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = _UNLISTENED.getsockname()[1]
     return f"postgresql://postgres:{SECRET}@127.0.0.1:{port}/nowhere"
 
 

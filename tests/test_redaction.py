@@ -26,14 +26,12 @@ PRINTABLE = string.printable[:95]  # every printable ASCII character, space incl
 FORMS = ("url", "url_encoded", "url_query", "keyword")
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-# One port for the whole module, so that the filter below knows its digits.
-PORT = closed_port()
+# One port for the whole module, so that the filter below knows its digits. Nothing
+# listens on it: it stays bound, not listening, for as long as the tests run, so that
+# no other process can start listening there meanwhile.
+_UNLISTENED = socket.socket()
+_UNLISTENED.bind(("127.0.0.1", 0))
+PORT = int(_UNLISTENED.getsockname()[1])
 
 
 def kv_quote(value: str) -> str:

@@ -18,6 +18,7 @@ from supabase_init.targets import TargetSpec, run_targets, url_targets
 def test_at_most_parallelism_jobs_run_at_once_and_results_keep_target_order():
     specs = [TargetSpec(f"t{i}", f"postgresql://u@h/d{i}") for i in range(7)]
     lock = threading.Lock()
+    full = threading.Event()
     active = peak = 0
 
     def job(spec: TargetSpec) -> str:
@@ -25,6 +26,11 @@ def test_at_most_parallelism_jobs_run_at_once_and_results_keep_target_order():
         with lock:
             active += 1
             peak = max(peak, active)
+            if active == 3:
+                full.set()
+        # The first jobs wait for each other: on a loaded machine one could
+        # otherwise end before the pool had started the third.
+        assert full.wait(60), "three jobs never ran at once"
         time.sleep(0.05)
         with lock:
             active -= 1

@@ -27,8 +27,16 @@ from test_terraform_module import (  # noqa: F401  (fixtures, used by name)
 )
 
 LOCK = "SELECT pg_catalog.pg_advisory_lock(pg_catalog.hashtext('supabase-init'))"
+# psql's session once it waits for that lock: a cancel before then (while psql
+# is still connecting or setting up) would be lost, and psql would wait on.
 PSQL_BACKENDS = ("SELECT pid FROM pg_catalog.pg_stat_activity "
-                 "WHERE application_name = 'supabase-init (terraform)'")
+                 "WHERE application_name = 'supabase-init (terraform)' "
+                 "AND datname = pg_catalog.current_database() "
+                 "AND wait_event_type = 'Lock' AND wait_event = 'advisory'")
+# psql waits until the test cancels its statement: with the module's default (5s)
+# the wait could end on its own, and the shell exit unsignalled, if the test
+# process were left unscheduled that long on a loaded machine.
+LOCK_TIMEOUT = ["-var", "lock_timeout=10min"]
 
 
 def work_dirs(tmpdir: Path) -> list[Path]:
@@ -58,8 +66,8 @@ class Apply:
         with self.log.open("w") as out:
             self.proc = subprocess.Popen(
                 [tf.binary, "apply", "-no-color", "-auto-approve", "-input=false",
-                 *connection_args(database)], cwd=tf.workdir, env=tf.env, stdout=out,
-                stderr=subprocess.STDOUT)
+                 *connection_args(database), *LOCK_TIMEOUT], cwd=tf.workdir, env=tf.env,
+                stdout=out, stderr=subprocess.STDOUT)
 
     def poll(self) -> int | None:
         return self.proc.poll()
