@@ -225,11 +225,26 @@ def bench_render(bench: Bench, env: dict[str, str]) -> None:
     expr = tf_dir / "expression.txt"  # not *.tf: console would read it as config
     expr.write_text(f'templatefile("supabase-init.sql.tpl", {{{values}}})\n')
     render = [*cli_argv(), "render", "--project", str(REPO)]
+    # The same render without the command line: what the CLI's own start-up (typer)
+    # adds, and what a front end that does not load typer would come to.
+    library = [sys.executable, "-c", "import sys; from pathlib import Path; "
+               "from supabase_init import api; "
+               "sys.stdout.write(api.render(api.Project.load(Path(sys.argv[1]))).sql)",
+               str(REPO)]
+    typer = [sys.executable, "-c", "import typer"]
     run(render, env=env)  # warm the caches
-    cli, tf = paired(bench.runs, lambda: run(render, env=env),
-                     lambda: run([terraform, "console"], cwd=tf_dir, stdin=expr))
+    cli, tf, lib, typer_only, bare = paired(
+        bench.runs, lambda: run(render, env=env),
+        lambda: run([terraform, "console"], cwd=tf_dir, stdin=expr),
+        lambda: run(library, env=env), lambda: run(typer),
+        lambda: run([sys.executable, "-c", "pass"]))
     bench.add(Row("`render` (CRM), whole process", cli, "`terraform console`: templatefile()",
                   tf, "≤ 1.5×", cli / tf <= 1.5))
+    bench.add(Row("`api.render` (CRM), whole process, no CLI", lib,
+                  "`terraform console`: templatefile()", tf,
+                  note="what `render` would take without typer"))
+    bench.add(Row("python: `import typer`", typer_only, "python: `pass`", bare,
+                  note=f"typer's import: {1e3 * (typer_only - bare):.0f} ms"))
 
 
 # --------------------------------------------------------------------------
