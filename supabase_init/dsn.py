@@ -88,32 +88,26 @@ def _kv_pairs(dsn: str) -> tuple[list[_Pair], bool]:
         while i < n and dsn[i] in _SPACE:
             i += 1
         value: list[str] = []
-        if i < n and dsn[i] == "'":
-            i += 1
-            while True:
-                if i >= n:
+        quoted = i < n and dsn[i] == "'"  # a quoted value ends at "'", a plain one at a space
+        i += quoted
+        while True:
+            if i >= n:
+                if quoted:
                     return pairs, False  # unterminated quoted string
-                if dsn[i] == "\\":
-                    i += 1
-                    if i < n:
-                        value.append(dsn[i])
-                        i += 1
-                    continue
-                if dsn[i] == "'":
-                    i += 1
-                    break
-                value.append(dsn[i])
+                break
+            if dsn[i] == "\\":
                 i += 1
-        else:
-            while i < n and dsn[i] not in _SPACE:
-                if dsn[i] == "\\":
+                if i < n:
+                    value.append(dsn[i])
                     i += 1
-                    if i < n:
-                        value.append(dsn[i])
-                        i += 1
-                    continue
-                value.append(dsn[i])
+                continue
+            if quoted and dsn[i] == "'":
                 i += 1
+                break
+            if not quoted and dsn[i] in _SPACE:
+                break
+            value.append(dsn[i])
+            i += 1
         pairs.append(_Pair(key, "".join(value), start, i))
     return pairs, True
 

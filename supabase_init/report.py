@@ -11,18 +11,21 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .dsn import scrub
 from .files import describe_os_error
 from .introspect import ACTIONS, CHANGE, CREATE, REMOVE, Change, HeldLock
 from .lint import ERROR, INFO, LEVELS, WARN, Finding, LintResult, Rule
-from .migration import MigrationResult
 from .progress import StatementProgress, terminal_escapes
-from .savedplan import SavedPlan
-from .target import Target
-from .targets import TargetLint, TargetPlan, TargetRun, TargetSpec
-from .transaction import HAZARD_ROWS, Comparison
+from .transaction import HAZARD_ROWS
+
+if TYPE_CHECKING:  # only annotations here: a command loads what it uses
+    from .migration import MigrationResult
+    from .savedplan import SavedPlan
+    from .target import Target
+    from .targets import TargetLint, TargetPlan, TargetRun, TargetSpec
+    from .transaction import Comparison
 
 # 2: plan / verify documents gained `locks` and `hazards`.
 JSON_FORMAT_VERSION = 2

@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
@@ -201,6 +200,9 @@ def run_targets(specs: Sequence[TargetSpec], job: Callable[[TargetSpec], T], *,
 
     if len(specs) <= 1 or parallelism == 1:
         return [one(spec) for spec in specs]
+    # Here, not at the top: every command reads PARALLELISM (an option's default).
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(max_workers=min(parallelism, len(specs)),
                             thread_name_prefix="supabase-init-target") as pool:
         return list(pool.map(one, specs))

@@ -107,15 +107,16 @@ def stop_psql(lock_holder: Any) -> None:
         lock_holder.execute("SELECT pg_catalog.pg_cancel_backend(%s)", (pid,))
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP],
-                         ids=lambda s: signal.Signals(s).name)
-def test_a_signalled_provisioner_removes_its_directory(
-        terraform_bin: str, psql_bin: str, db_tf_env: dict[str, str],  # noqa: F811
-        tmp_path: Path, database: FreshDatabase, lock_holder: Any, signum: int) -> None:
+def signalled_apply(terraform_bin: str, env: dict[str, str], tmp_path: Path,
+                    database: FreshDatabase, lock_holder: Any,
+                    signum: int) -> tuple[Terraform, Path, Path, str]:
+    """A `terraform apply` whose provisioner shell gets ``signum`` while psql waits for the
+    lock; it has failed (exit 1). Its Terraform, TMPDIR, the provisioner's directory and
+    its output."""
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     tf = Terraform(terraform_bin, copy_module(tmp_path / "terraform"),
-                   {**db_tf_env, "TMPDIR": str(tmpdir)})
+                   {**env, "TMPDIR": str(tmpdir)})
     tf.init()
     proc = start_apply(tf, database)
     work = wait_for_psql(lock_holder, tmpdir, proc)
@@ -123,23 +124,24 @@ def test_a_signalled_provisioner_removes_its_directory(
     stop_psql(lock_holder)
     output = proc.finish()
     assert proc.poll() == 1, output
+    return tf, tmpdir, work, output
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP],
+                         ids=lambda s: signal.Signals(s).name)
+def test_a_signalled_provisioner_removes_its_directory(
+        terraform_bin: str, psql_bin: str, db_tf_env: dict[str, str],  # noqa: F811
+        tmp_path: Path, database: FreshDatabase, lock_holder: Any, signum: int) -> None:
+    _, tmpdir, _, output = signalled_apply(terraform_bin, db_tf_env, tmp_path, database,
+                                           lock_holder, signum)
     assert work_dirs(tmpdir) == [], output
 
 
 def test_a_killed_provisioners_directory_is_removed_by_the_next_run(
         terraform_bin: str, psql_bin: str, db_tf_env: dict[str, str],  # noqa: F811
         tmp_path: Path, database: FreshDatabase, lock_holder: Any) -> None:
-    tmpdir = tmp_path / "tmp"
-    tmpdir.mkdir()
-    tf = Terraform(terraform_bin, copy_module(tmp_path / "terraform"),
-                   {**db_tf_env, "TMPDIR": str(tmpdir)})
-    tf.init()
-    proc = start_apply(tf, database)
-    work = wait_for_psql(lock_holder, tmpdir, proc)
-    os.kill(shell_pid(work), signal.SIGKILL)
-    stop_psql(lock_holder)
-    output = proc.finish()
-    assert proc.poll() == 1, output
+    tf, tmpdir, work, output = signalled_apply(terraform_bin, db_tf_env, tmp_path, database,
+                                               lock_holder, signal.SIGKILL)
     assert work_dirs(tmpdir) == [work]  # nothing could remove it
 
     lock_holder.execute("SELECT pg_catalog.pg_advisory_unlock_all()")
