@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-STATUSES = ("pending", "sent", "delivered", "opened", "clicked", "failed")
 # Out of 20 recipients: 2 pending, 4 sent, 6 delivered, 4 opened, 2 clicked, 2 failed.
 STATUS_OF_20 = ["pending"] * 2 + ["sent"] * 4 + ["delivered"] * 6 + ["opened"] * 4 + \
     ["clicked"] * 2 + ["failed"] * 2
