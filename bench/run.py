@@ -181,6 +181,17 @@ def psql_file(url: str, sql_file: Path) -> float:
                 "-f", str(sql_file)])
 
 
+# The floor of any Python tool on psycopg: start, import psycopg, connect, one query.
+FLOOR = ("import sys, psycopg; "
+         "psycopg.connect(sys.argv[1]).execute('SELECT 1').fetchall()")
+PSQL_AND_FLOOR = "psql -f, then python: import psycopg, connect, SELECT 1"
+FLOOR_NOTE = "the same SQL plus the start of a Python tool on psycopg, one after the other"
+
+
+def python_floor(url: str) -> float:
+    return run([sys.executable, "-c", FLOOR, url])
+
+
 @contextmanager
 def database(bench: Bench) -> Iterator[str]:
     """A fresh database's URL, in URL form (migra reads no key=value strings)."""
@@ -278,13 +289,11 @@ def bench_crm(bench: Bench, env: dict[str, str]) -> None:
     (push_dir / "supabase" / "migrations").mkdir(parents=True)
     shutil.copy2(sql_file, push_dir / "supabase" / "migrations" / "20260101000000_crm.sql")
 
-    # The floor of any Python tool on psycopg: start, import psycopg, connect, one query.
-    floor = [sys.executable, "-c", "import sys, psycopg; "
-             "psycopg.connect(sys.argv[1]).execute('SELECT 1').fetchall()"]
     runners: list[Callable[[str], float]] = [
         lambda url: run([*apply, url], env=env),
         lambda url: psql_file(url, sql_file),
-        lambda url: run([*floor, url])]
+        python_floor,
+        lambda url: psql_file(url, sql_file) + python_floor(url)]
     if supabase:
         runners.append(lambda url: run([supabase, "db", "push", "--db-url", url, "--yes"],
                                        cwd=push_dir, env={"DO_NOT_TRACK": "1"}))
@@ -294,10 +303,11 @@ def bench_crm(bench: Bench, env: dict[str, str]) -> None:
                   "≤ 0.2 s", again[0] <= 0.2))
     bench.add(Row("CRM no-op apply", again[0], "python: import psycopg, connect, SELECT 1",
                   again[2], note="the floor of a Python tool on psycopg"))
+    bench.add(Row("CRM no-op apply", again[0], PSQL_AND_FLOOR, again[3], note=FLOOR_NOTE))
     if supabase:
-        bench.add(Row("CRM fresh apply", fresh[0], "`supabase db push --db-url`", fresh[3]))
-        bench.add(Row("CRM no-op apply", again[0], "`supabase db push --db-url`", again[3],
-                      "≥ 4× faster (≤ 0.25×)", again[0] / again[3] <= 0.25))
+        bench.add(Row("CRM fresh apply", fresh[0], "`supabase db push --db-url`", fresh[4]))
+        bench.add(Row("CRM no-op apply", again[0], "`supabase db push --db-url`", again[4],
+                      "≥ 4× faster (≤ 0.25×)", again[0] / again[4] <= 0.25))
     else:
         bench.notes.append("The Supabase CLI is not installed (pass --with-supabase-cli to "
                            "install it with npm): no `supabase db push` rows.")
@@ -348,7 +358,8 @@ def _bench_size(bench: Bench, env: dict[str, str], n: int, migra: str | None) ->
     proj = ["--project", str(project)]
     fresh, again = fresh_and_again(bench, [
         lambda url: run([*cli, "apply", *proj, "--quiet", "--database-url", url], env=env),
-        lambda url: psql_file(url, sql_file)])
+        lambda url: psql_file(url, sql_file),
+        lambda url: psql_file(url, sql_file) + python_floor(url)])
     run([*cli, "build", *proj], env=env)  # the warm cache
     build = statistics.median(run([*cli, "build", *proj], env=env) for _ in range(bench.runs))
     with database(bench) as empty, database(bench) as current, database(bench) as reference:
@@ -367,7 +378,9 @@ def _bench_size(bench: Bench, env: dict[str, str], n: int, migra: str | None) ->
     bench.add(Row(f"{label}: fresh apply", fresh[0], "psql -f", fresh[1],
                   "≤ 1.15×" if n == 1000 else "",
                   fresh[0] / fresh[1] <= 1.15 if n == 1000 else None))
+    bench.add(Row(f"{label}: fresh apply", fresh[0], PSQL_AND_FLOOR, fresh[2], note=FLOOR_NOTE))
     bench.add(Row(f"{label}: no-op apply", again[0], "psql -f (no-op)", again[1]))
+    bench.add(Row(f"{label}: no-op apply", again[0], PSQL_AND_FLOOR, again[2], note=FLOOR_NOTE))
     versus = "migra (same databases)" if migra else ""
     bench.add(Row(f"{label}: `plan`, empty database", times[0], versus,
                   times[2] if migra else None))

@@ -18,7 +18,8 @@ import difflib
 import functools
 import gc
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -110,6 +111,20 @@ class Change:
                 "details": list(self.details)}
 
 
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Items and changes hold only strings and tuples of strings, so they form no
+    reference cycles: the cyclic garbage collector has nothing to find among
+    them, but creating tens of thousands would make it walk the heap over and over."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
 @functools.cache
 def _query(name: str) -> str:
     """A catalog query, returning (kind, name, parent, attrs as jsonb text)."""
@@ -129,21 +144,12 @@ def snapshot_catalog(conn: psycopg.Connection[Any], *, schema: str,
     """
     params = {"schema": schema, "roles": list(roles), "publications": list(publications)}
     items: dict[tuple[str, str], Item] = {}
-    # Items hold only strings, so they form no reference cycles: the cyclic
-    # garbage collector has nothing to find among them, but creating tens of
-    # thousands would make it walk the whole heap over and over.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        with conn.transaction(force_rollback=True):
-            conn.execute("SELECT pg_catalog.set_config('search_path', 'pg_catalog', true)")
-            for name in QUERY_FILES:
-                rows = conn.execute(_query(name), params).fetchall()
-                for kind, item_name, parent, raw in rows:
-                    items[(kind, item_name)] = Item(kind, item_name, parent, raw or "{}")
-    finally:
-        if collecting:
-            gc.enable()
+    with _no_cyclic_gc(), conn.transaction(force_rollback=True):
+        conn.execute("SELECT pg_catalog.set_config('search_path', 'pg_catalog', true)")
+        for name in QUERY_FILES:
+            rows = conn.execute(_query(name), params).fetchall()
+            for kind, item_name, parent, raw in rows:
+                items[(kind, item_name)] = Item(kind, item_name, parent, raw or "{}")
     return Snapshot(schema=schema, roles=tuple(roles), items=items,
                     publications=tuple(publications))
 
@@ -160,15 +166,25 @@ def read_items(conn: psycopg.Connection[Any], name: str, *, schema: str,
 # diff
 
 
+_GROUP_RANK = {kind: rank for rank, kind in enumerate(_GROUP_ORDER)}
+_ITEM_RANK = {kind: rank for rank, kind in enumerate(_ITEM_ORDER)}
+_MULTI_WORD_GROUPS = tuple(kind for kind in _GROUP_ORDER if " " in kind)
+
+
+@functools.lru_cache(maxsize=4096)
+def _group_order(obj: str) -> tuple[int, str]:
+    """(rank of the object's kind, its name) for an ``Item.object``."""
+    group_kind, _, group_name = obj.partition(" ")
+    if group_kind not in _GROUP_RANK:  # "materialized view x", "foreign table x"
+        for known in _MULTI_WORD_GROUPS:
+            if obj.startswith(known + " "):
+                group_kind, group_name = known, obj[len(known) + 1:]
+    return _GROUP_RANK.get(group_kind, len(_GROUP_ORDER)), group_name
+
+
 def _order(item: Item) -> tuple[Any, ...]:
-    group_kind, _, group_name = item.object.partition(" ")
-    if group_kind not in _GROUP_ORDER:  # "materialized view x", "foreign table x"
-        for known in _GROUP_ORDER:
-            if item.object.startswith(known + " "):
-                group_kind, group_name = known, item.object[len(known) + 1:]
-    rank = _GROUP_ORDER.index(group_kind) if group_kind in _GROUP_ORDER else len(_GROUP_ORDER)
-    item_rank = _ITEM_ORDER.index(item.kind) if item.kind in _ITEM_ORDER else len(_ITEM_ORDER)
-    return (rank, group_name, item_rank, item.name)
+    rank, group_name = _group_order(item.object)
+    return (rank, group_name, _ITEM_RANK.get(item.kind, len(_ITEM_ORDER)), item.name)
 
 
 def _text(value: Any) -> str:
@@ -274,9 +290,14 @@ def diff_snapshots(before: Snapshot, after: Snapshot) -> list[Change]:
     create and privileges it loses a remove, so a revoked privilege counts
     as a revoke even when the grantee keeps others.
     """
-    changes: list[Change] = []
     if before.items == after.items:  # the usual case, and the quickest to find
-        return changes
+        return []
+    with _no_cyclic_gc():
+        return _diff(before, after)
+
+
+def _diff(before: Snapshot, after: Snapshot) -> list[Change]:
+    changes: list[Change] = []
     differing_keys = [k for k in before.items.keys() | after.items.keys()
                       if before.items.get(k) != after.items.get(k)]
     differing = [after.items.get(k) or before.items[k] for k in differing_keys]
@@ -352,27 +373,35 @@ def read_locks(conn: psycopg.Connection[Any],
     For a table locked more strongly than ACCESS SHARE, ``rows`` is the
     planner's estimate (``EXPLAIN``), which scales the last ANALYZE to the
     table's current size and works on a table never analyzed; this backend
-    already holds a lock on it, so reading it waits for nobody. A table
-    ``is_new(schema, kind, name)`` says the transaction created gets no
-    estimate (``rows`` None): it held no rows before, and asking costs three
-    round trips a table, seconds on a first apply of a thousand tables.
+    already holds a lock on it, so reading it waits for nobody. A relation
+    ``is_new(schema, kind, name)`` says the transaction created gets no size
+    (``bytes`` None) and, a table, no estimate (``rows`` None): it held no
+    rows before, and asking costs three round trips a table, seconds on a
+    first apply of a thousand tables.
     """
     from psycopg import sql as pgsql
 
     by_relation: dict[tuple[str, str, str], tuple[list[str], int | None]] = {}
-    for schema, name, kind, mode, size in conn.execute(_plain_query("locks")).fetchall():
-        modes, _ = by_relation.setdefault((schema, name, kind), ([], size))
+    for schema, name, kind, mode, oid, sized in conn.execute(_plain_query("locks")).fetchall():
+        modes, _ = by_relation.setdefault((schema, name, kind), ([], oid if sized else None))
         modes.append(mode)
+    new = {(schema, name, kind) for schema, name, kind in by_relation
+           if is_new is not None and is_new(schema, kind, name)}
+    # Sizes in one query, of the relations that existed before: a first apply
+    # of a thousand tables holds locks on some 8,000 relations it created.
+    oids = [oid for key, (_, oid) in by_relation.items() if oid is not None and key not in new]
+    sizes: dict[int, int] = dict(conn.execute(
+        "SELECT o, pg_catalog.pg_relation_size(o)"
+        " FROM pg_catalog.unnest(%s::pg_catalog.oid[]) AS o", [oids]).fetchall()) if oids else {}
     locks: list[HeldLock] = []
-    for (schema, name, kind), (modes, size) in by_relation.items():
+    for (schema, name, kind), (modes, oid) in by_relation.items():
         ordered = tuple(sorted(set(modes), key=lambda m: (LOCK_MODES.index(m)
                                                           if m in LOCK_MODES else -1, m)))
         rows = None
-        if kind == "table" and ordered[-1] != "AccessShareLock" and not (
-                is_new is not None and is_new(schema, kind, name)):
+        if kind == "table" and ordered[-1] != "AccessShareLock" and (schema, name, kind) not in new:
             rows = _estimated_rows(conn, pgsql.SQL("EXPLAIN (FORMAT JSON) SELECT FROM {}.{}")
                                    .format(pgsql.Identifier(schema), pgsql.Identifier(name)))
-        locks.append(HeldLock(schema, name, kind, ordered, rows, size))
+        locks.append(HeldLock(schema, name, kind, ordered, rows, sizes.get(oid or 0)))
     return locks
 
 

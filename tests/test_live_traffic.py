@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from apply_helpers import apply_cli, build_project, lock_waits
@@ -43,6 +44,24 @@ def test_a_no_op_apply_plan_and_verify_take_no_lock_beyond_access_share(crm) -> 
         assert {mode for _, mode in modes} == {"AccessShareLock"}, (run.__name__, modes)
         assert result.strong_locks == []
     assert catalog_fingerprint(crm.url) == before
+
+
+def test_locks_of_relations_the_run_created_carry_no_size_or_estimate(crm) -> None:
+    from supabase_init.introspect import read_locks
+
+    with psycopg.connect(crm.url) as conn:
+        conn.execute("CREATE TABLE public.made_here (id int PRIMARY KEY)")
+        conn.execute("LOCK TABLE public.campaigns IN SHARE MODE")
+        size = conn.execute("SELECT pg_relation_size('public.campaigns')").fetchone()
+        locks = {(lock.kind, lock.name): lock for lock in read_locks(
+            conn, is_new=lambda schema, kind, name: name.startswith("made_here"))}
+        conn.rollback()
+    made, index, existing = (locks[("table", "made_here")], locks[("index", "made_here_pkey")],
+                             locks[("table", "campaigns")])
+    assert (made.bytes, made.rows, index.bytes) == (None, None, None)
+    assert made.modes[-1] == "AccessExclusiveLock"
+    assert size is not None and existing.bytes == size[0] and existing.rows is not None
+    assert existing.strongest == "ShareLock"
 
 
 class Traffic(threading.Thread):
@@ -177,6 +196,11 @@ def test_plan_shows_the_measured_lock_of_a_new_index_as_a_hazard(large_crm) -> N
     [hazard] = doc["hazards"]
     assert hazard["relation"] == "campaign_recipients" and "ShareLock" in hazard["modes"]
     assert hazard["rows"] >= ROWS * 0.9 and hazard["blocks_writes"] and hazard["hazard"]
+    # The table's size as the server reports it (read for relations that existed
+    # before the run only).
+    with psycopg.connect(crm.url) as conn:
+        size = conn.execute("SELECT pg_relation_size('public.campaign_recipients')").fetchone()
+    assert size is not None and hazard["bytes"] == size[0] > 0
     assert any(lock["relation"] == "campaign_recipients" for lock in doc["locks"])
 
     quiet = run_cli("plan", "-C", str(project), "--database-url", crm.url, "--json",

@@ -1,8 +1,8 @@
 -- The relation locks this backend holds (run inside the transaction, after
 -- the script): what the script's statements took, as PostgreSQL granted
 -- them. Relations dropped again in the transaction (a temporary twin) are
--- gone from pg_class and so left out. A locked relation's size is read
--- without waiting: this backend already holds a lock on it.
+-- gone from pg_class and so left out. ``sized``: the relation has a size
+-- (read_locks reads it, without waiting: this backend holds a lock on it).
 SELECT n.nspname AS schema,
        c.relname AS name,
        CASE c.relkind
@@ -10,8 +10,8 @@ SELECT n.nspname AS schema,
            WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' WHEN 'i' THEN 'index'
            WHEN 'I' THEN 'index' WHEN 'f' THEN 'foreign table' ELSE 'relation' END AS kind,
        l.mode,
-       CASE WHEN c.relkind IN ('r', 'p', 'm', 'i', 'S') THEN pg_catalog.pg_relation_size(c.oid) END
-           AS bytes
+       c.oid,
+       c.relkind IN ('r', 'p', 'm', 'i', 'S') AS sized
 FROM pg_catalog.pg_locks AS l
 JOIN pg_catalog.pg_class AS c ON c.oid = l.relation
 JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
