@@ -18,7 +18,7 @@ import difflib
 import functools
 import gc
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 # One file per catalog area, run in this order.
 QUERY_FILES = ("roles", "relations", "columns", "constraints", "indexes", "functions",
                "triggers", "policies", "grants", "publications")
+
+# The kinds of item that are relations (pg_class rows) of the schema.
+RELATION_KINDS = frozenset(("table", "view", "materialized view", "foreign table", "sequence",
+                            "index"))
 
 CREATE, CHANGE, REMOVE = "create", "change", "remove"
 ACTIONS = (CREATE, CHANGE, REMOVE)
@@ -89,6 +93,10 @@ class Snapshot:
 
     def names(self, kind: str) -> list[str]:
         return sorted(name for k, name in self.items if k == kind)
+
+    def relation_names(self) -> list[str]:
+        """The names of the schema's relations (tables, views, sequences, indexes, ...)."""
+        return sorted(name for k, name in self.items if k in RELATION_KINDS)
 
 
 @dataclass(frozen=True)
@@ -298,15 +306,19 @@ def diff_snapshots(before: Snapshot, after: Snapshot) -> list[Change]:
 
 def _diff(before: Snapshot, after: Snapshot) -> list[Change]:
     changes: list[Change] = []
-    differing_keys = [k for k in before.items.keys() | after.items.keys()
-                      if before.items.get(k) != after.items.get(k)]
-    differing = [after.items.get(k) or before.items[k] for k in differing_keys]
-    _parse_attrs(item for k in differing_keys for item in (before.items.get(k),
-                                                           after.items.get(k))
-                 if item is not None)
-    for ref in sorted(differing, key=_order):
-        key = (ref.kind, ref.name)
-        old, new = before.items.get(key), after.items.get(key)
+    olds, news = before.items, after.items
+    # (sort key, before, after) of each item that differs, in display order.
+    differing: list[tuple[tuple[Any, ...], Item, Item | None, Item | None]] = []
+    for key in olds.keys() | news.keys():
+        old, new = olds.get(key), news.get(key)
+        if old != new:
+            ref = new if new is not None else old
+            assert ref is not None
+            differing.append((_order(ref), ref, old, new))
+    differing.sort(key=lambda entry: entry[0])
+    _parse_attrs([item for _, _, old, new in differing for item in (old, new)
+                  if item is not None])
+    for _, ref, old, new in differing:
         if old is not None and new is not None and old.attrs == new.attrs:
             continue
         if ref.kind == "grant":
@@ -366,42 +378,37 @@ class HeldLock:
                 "blocks_writes": self.blocks_writes}
 
 
-def read_locks(conn: psycopg.Connection[Any],
-               is_new: Callable[[str, str, str], bool] | None = None) -> list[HeldLock]:
+def read_locks(conn: psycopg.Connection[Any], before: Snapshot | None = None) -> list[HeldLock]:
     """The relation locks this connection's backend holds now, by relation.
+
+    With ``before`` (a snapshot taken earlier in this transaction), the
+    relations of its schema that it does not list are left out: the
+    transaction created them, so no other session can see them or wait for
+    them, and a first apply of a thousand tables holds locks on some 8,000.
 
     For a table locked more strongly than ACCESS SHARE, ``rows`` is the
     planner's estimate (``EXPLAIN``), which scales the last ANALYZE to the
     table's current size and works on a table never analyzed; this backend
-    already holds a lock on it, so reading it waits for nobody. A relation
-    ``is_new(schema, kind, name)`` says the transaction created gets no size
-    (``bytes`` None) and, a table, no estimate (``rows`` None): it held no
-    rows before, and asking costs three round trips a table, seconds on a
-    first apply of a thousand tables.
+    already holds a lock on it, so reading it waits for nobody.
     """
     from psycopg import sql as pgsql
 
+    params = {"schema": None if before is None else before.schema,
+              "existing": [] if before is None else before.relation_names()}
     by_relation: dict[tuple[str, str, str], tuple[list[str], int | None]] = {}
-    for schema, name, kind, mode, oid, sized in conn.execute(_plain_query("locks")).fetchall():
-        modes, _ = by_relation.setdefault((schema, name, kind), ([], oid if sized else None))
+    for schema, name, kind, mode, size in conn.execute(_plain_query("locks"),
+                                                       params).fetchall():
+        modes, _ = by_relation.setdefault((schema, name, kind), ([], size))
         modes.append(mode)
-    new = {(schema, name, kind) for schema, name, kind in by_relation
-           if is_new is not None and is_new(schema, kind, name)}
-    # Sizes in one query, of the relations that existed before: a first apply
-    # of a thousand tables holds locks on some 8,000 relations it created.
-    oids = [oid for key, (_, oid) in by_relation.items() if oid is not None and key not in new]
-    sizes: dict[int, int] = dict(conn.execute(
-        "SELECT o, pg_catalog.pg_relation_size(o)"
-        " FROM pg_catalog.unnest(%s::pg_catalog.oid[]) AS o", [oids]).fetchall()) if oids else {}
     locks: list[HeldLock] = []
-    for (schema, name, kind), (modes, oid) in by_relation.items():
+    for (schema, name, kind), (modes, size) in by_relation.items():
         ordered = tuple(sorted(set(modes), key=lambda m: (LOCK_MODES.index(m)
                                                           if m in LOCK_MODES else -1, m)))
         rows = None
-        if kind == "table" and ordered[-1] != "AccessShareLock" and (schema, name, kind) not in new:
+        if kind == "table" and ordered[-1] != "AccessShareLock":
             rows = _estimated_rows(conn, pgsql.SQL("EXPLAIN (FORMAT JSON) SELECT FROM {}.{}")
                                    .format(pgsql.Identifier(schema), pgsql.Identifier(name)))
-        locks.append(HeldLock(schema, name, kind, ordered, rows, sizes.get(oid or 0)))
+        locks.append(HeldLock(schema, name, kind, ordered, rows, size))
     return locks
 
 

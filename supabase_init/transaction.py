@@ -136,9 +136,7 @@ def run_in_transaction(target: str | psycopg.Connection[Any],
         if body is not None:
             result = body(conn)
         execute_script(conn, statements[split:], on_statement=offset(split))
-        locks = read_locks(conn, is_new=(
-            None if not isinstance(before, Snapshot) else
-            lambda schema, kind, name: schema == before.schema and before.get(kind, name) is None))
+        locks = read_locks(conn, before if isinstance(before, Snapshot) else None)
         if snapshot is not None:
             after = _read_catalog(snapshot, conn)
         if inspect is not None:
@@ -331,13 +329,6 @@ class Comparison:
                 and lock.kind == "table" and (lock.rows or 0) >= min_rows]
 
 
-def _existing(locks: Sequence[HeldLock], before: Snapshot) -> list[HeldLock]:
-    """The locks on relations that existed before the run: in the snapshot's
-    schema, those it lists; elsewhere all (a script creates nothing there)."""
-    return [lock for lock in locks
-            if lock.schema != before.schema or before.get(lock.kind, lock.name) is not None]
-
-
 # The session setting that makes a script queue the indexes it would build on
 # tables holding rows, and where it queues them (see templates/_macros.sql.j2).
 DEFER_INDEX_BUILDS = "supabase_init.defer_index_builds"
@@ -388,7 +379,7 @@ def run_and_compare(dsn: str, sql: str | Sequence[Statement], *, schema: str,
     return Comparison(statements=run.statements, seconds=run.seconds,
                       committed=run.committed, before=run.before, after=run.after,
                       changes=diff_snapshots(run.before, run.after),
-                      locks=_existing(run.locks, run.before), built_concurrently=built,
+                      locks=run.locks, built_concurrently=built,
                       inspected=run.inspected)
 
 

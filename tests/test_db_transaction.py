@@ -3,13 +3,14 @@ the transaction-and-compare flow around a script (``transaction``)."""
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 
 from apply_helpers import render_project
 from catalog import catalog_fingerprint
 from supabase_init import db, transaction
 from supabase_init.errors import ApplyError
-from supabase_init.introspect import diff_snapshots, snapshot_catalog
+from supabase_init.introspect import diff_snapshots, read_locks, snapshot_catalog
 
 
 def test_statement_timeout_bounds_each_statement_not_the_script(database):
@@ -80,3 +81,22 @@ def test_rolled_back_run_sees_the_changes_and_leaves_nothing(database):
             conn, lambda c: c.execute("CREATE TABLE gone (a int)").rowcount, commit=False)
         assert body.result == -1 and not body.committed
     assert database.scalar("SELECT to_regclass('public.gone')") is None
+
+
+def test_the_lock_report_leaves_out_relations_the_run_created(database):
+    database.execute("CREATE TABLE public.existing (id int PRIMARY KEY, v text)")
+    with psycopg.connect(database.url) as conn:
+        before = snapshot_catalog(conn, schema="public", roles=["anon"])
+        conn.execute("CREATE TABLE public.made_here (id int PRIMARY KEY)")
+        conn.execute("LOCK TABLE public.existing IN SHARE MODE")
+        size = conn.execute("SELECT pg_relation_size('public.existing')").fetchone()
+        reported = {(lock.kind, lock.name): lock for lock in read_locks(conn, before)}
+        # Everything held by now (the estimate above opened the table's index).
+        seen = {(lock.kind, lock.name): lock for lock in read_locks(conn)}
+        conn.rollback()
+    created = {("table", "made_here"), ("index", "made_here_pkey")}
+    assert created <= seen.keys() and not created & reported.keys()
+    assert ("table", "existing") in reported and reported.keys() <= seen.keys() - created
+    existing = reported[("table", "existing")]
+    assert size is not None and existing.bytes == size[0] and existing.rows is not None
+    assert existing.strongest == "ShareLock"

@@ -46,24 +46,6 @@ def test_a_no_op_apply_plan_and_verify_take_no_lock_beyond_access_share(crm) -> 
     assert catalog_fingerprint(crm.url) == before
 
 
-def test_locks_of_relations_the_run_created_carry_no_size_or_estimate(crm) -> None:
-    from supabase_init.introspect import read_locks
-
-    with psycopg.connect(crm.url) as conn:
-        conn.execute("CREATE TABLE public.made_here (id int PRIMARY KEY)")
-        conn.execute("LOCK TABLE public.campaigns IN SHARE MODE")
-        size = conn.execute("SELECT pg_relation_size('public.campaigns')").fetchone()
-        locks = {(lock.kind, lock.name): lock for lock in read_locks(
-            conn, is_new=lambda schema, kind, name: name.startswith("made_here"))}
-        conn.rollback()
-    made, index, existing = (locks[("table", "made_here")], locks[("index", "made_here_pkey")],
-                             locks[("table", "campaigns")])
-    assert (made.bytes, made.rows, index.bytes) == (None, None, None)
-    assert made.modes[-1] == "AccessExclusiveLock"
-    assert size is not None and existing.bytes == size[0] and existing.rows is not None
-    assert existing.strongest == "ShareLock"
-
-
 class Traffic(threading.Thread):
     """Runs statements in a loop on a connection of its own, as API traffic would,
     recording each one's latency. Its lock_timeout bounds every lock wait: a wait

@@ -1,8 +1,11 @@
 -- The relation locks this backend holds (run inside the transaction, after
 -- the script): what the script's statements took, as PostgreSQL granted
 -- them. Relations dropped again in the transaction (a temporary twin) are
--- gone from pg_class and so left out. ``sized``: the relation has a size
--- (read_locks reads it, without waiting: this backend holds a lock on it).
+-- gone from pg_class and so left out. With a schema given, so are that
+-- schema's relations whose names are not in the list of existing ones: the
+-- transaction created them, and no other session can see them yet. A locked
+-- relation's size is read without waiting: this backend already holds a
+-- lock on it.
 SELECT n.nspname AS schema,
        c.relname AS name,
        CASE c.relkind
@@ -10,8 +13,8 @@ SELECT n.nspname AS schema,
            WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' WHEN 'i' THEN 'index'
            WHEN 'I' THEN 'index' WHEN 'f' THEN 'foreign table' ELSE 'relation' END AS kind,
        l.mode,
-       c.oid,
-       c.relkind IN ('r', 'p', 'm', 'i', 'S') AS sized
+       CASE WHEN c.relkind IN ('r', 'p', 'm', 'i', 'S') THEN pg_catalog.pg_relation_size(c.oid) END
+           AS bytes
 FROM pg_catalog.pg_locks AS l
 JOIN pg_catalog.pg_class AS c ON c.oid = l.relation
 JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
@@ -21,4 +24,6 @@ WHERE l.locktype = 'relation'
                     WHERE d.datname = pg_catalog.current_database())
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname !~ '^pg_(toast|temp)'
+  AND (%(schema)s::text IS NULL OR n.nspname <> %(schema)s
+       OR c.relname = ANY (%(existing)s::text[]))
 ORDER BY 1, 2, 4
