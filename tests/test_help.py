@@ -158,3 +158,26 @@ def test_help_never_breaks_a_url_or_an_option(path: tuple[str, ...], columns: in
         broken = [(end, start) for end, start in joints for k in range(1, len(token))
                   if end.endswith(token[:k]) and start.startswith(token[k:])]
         assert not broken, (token, columns, broken)
+
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
+def test_a_command_run_alone_reads_as_in_the_whole_app(path: tuple[str, ...], capfd,
+                                                       monkeypatch) -> None:
+    # main() builds the click command of only the command it runs (Typer
+    # builds every one otherwise): its help, usage errors and exit codes are
+    # those of the whole app.
+    from supabase_init import cli
+
+    def run(args: list[str]) -> tuple[int, str, str]:
+        code = cli.main(args)
+        out, err = capfd.readouterr()
+        return code, out, err
+
+    cases = [[*path, "--help"], [*path, "--no-such-option"]]
+    alone = [run(args) for args in cases]
+    monkeypatch.setattr(cli, "_app_for", lambda args: cli.app)
+    whole = [run(args) for args in cases]
+    assert alone == whole
+    assert alone[0][0] == 0 and "Usage: supabase-init " + " ".join(path) in alone[0][1]
+    assert alone[1][0] == 1 and "No such option" in alone[1][2]
