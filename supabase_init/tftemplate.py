@@ -219,19 +219,19 @@ def _parse(template: str, source: str) -> _Parsed:
         # ends at the first "}" after its opener is parsed once (its parse reads
         # nothing past that "}").
         close = head.find("}", m.end())
-        known = parsed.get(head[m.end():close + 1]) if close != -1 else None
+        text = head[m.end():close + 1] if close != -1 else None
+        known = parsed.get(text) if text is not None else None
         if known is not None:
             body: tuple[_Expression, bool, bool, int] | None = (*known, close + 1)
         else:
             body = _interpolation(head, m.end())
-            if body is not None and body[3] == close + 1:
-                parsed[head[m.end():close + 1]] = body[:3]
+            if body is not None and text is not None and body[3] == close + 1:
+                parsed[text] = body[:3]
         if body is None:
-            end = head.find("}", m.end())
-            if end == -1:
+            if close == -1:
                 raise RenderError(f"unterminated interpolation {head[m.start():][:40]!r}: "
                                   "no closing }", path=source, line=line)
-            raise RenderError(f"unsupported template expression {head[m.start():end + 1][:60]!r}"
+            raise RenderError(f"unsupported template expression {head[m.start():close + 1][:60]!r}"
                               ": only a variable, replace() and the build's regex() are "
                               "supported (write $${ for a literal ${)", path=source, line=line)
         piece.append(head[pos:m.start()])

@@ -103,37 +103,54 @@ _LOCK_WAITS = """
       AND a.datname = pg_catalog.current_database() AND l.pid <> pg_catalog.pg_backend_pid()"""
 
 
-class LockWaits(threading.Thread):
-    """Watches the lock waits of the other sessions on one database, from a connection of
-    its own. The waits are timed by the server (pg_locks.waitstart), so a loaded machine's
-    delays in starting and ending the waiting process do not count."""
+class SessionThread(threading.Thread):
+    """A thread with a database session of its own (autocommit) running ``session``
+    until ``stop`` is set. ``ready`` is set by ``session`` once it is under way,
+    and always when the thread ends; an exception ends it and is kept in ``error``
+    for the test to report."""
 
     def __init__(self, url: str) -> None:
         super().__init__(daemon=True)
         self.url = url
-        self.found: dict[tuple[int, datetime], LockWait] = {}
         self.ready = threading.Event()
         self.stop = threading.Event()
         self.error: BaseException | None = None
+
+    def session(self, conn: Any) -> None:
+        raise NotImplementedError
 
     def run(self) -> None:
         import psycopg
 
         try:
             with psycopg.connect(self.url, autocommit=True) as conn:
-                # Relation names come schema-qualified.
-                conn.execute("SELECT pg_catalog.set_config('search_path', '', false)")
-                self.ready.set()
-                while not self.stop.is_set():
-                    rows: list[Any] = conn.execute(_LOCK_WAITS).fetchall()
-                    for pid, locktype, relation, mode, started, now in rows:
-                        wait = self.found.setdefault(
-                            (pid, started), LockWait(pid, locktype, relation, mode, started, now))
-                        wait.last_seen = now
-                    time.sleep(0.01)
-        except BaseException as e:  # reported by lock_waits()
+                self.session(conn)
+        except BaseException as e:  # reported by the test
             self.error = e
+        finally:
             self.ready.set()
+
+
+class LockWaits(SessionThread):
+    """Watches the lock waits of the other sessions on one database, from a connection of
+    its own. The waits are timed by the server (pg_locks.waitstart), so a loaded machine's
+    delays in starting and ending the waiting process do not count."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.found: dict[tuple[int, datetime], LockWait] = {}
+
+    def session(self, conn: Any) -> None:
+        # Relation names come schema-qualified.
+        conn.execute("SELECT pg_catalog.set_config('search_path', '', false)")
+        self.ready.set()
+        while not self.stop.is_set():
+            rows: list[Any] = conn.execute(_LOCK_WAITS).fetchall()
+            for pid, locktype, relation, mode, started, now in rows:
+                wait = self.found.setdefault(
+                    (pid, started), LockWait(pid, locktype, relation, mode, started, now))
+                wait.last_seen = now
+            time.sleep(0.01)
 
     def waits(self, locktype: str, relation: str | None = None,
               not_pid: int | None = None) -> list[LockWait]:

@@ -4,15 +4,15 @@ bounded, plan shows the locks a real change takes, and indexes can be built onli
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 
-from apply_helpers import apply_cli, build_project, lock_waits
+from apply_helpers import SessionThread, apply_cli, build_project, lock_waits
 from catalog import catalog_fingerprint
 from conftest import REPO, run_cli
 from supabase_init import api
@@ -46,40 +46,28 @@ def test_a_no_op_apply_plan_and_verify_take_no_lock_beyond_access_share(crm) -> 
     assert catalog_fingerprint(crm.url) == before
 
 
-class Traffic(threading.Thread):
+class Traffic(SessionThread):
     """Runs statements in a loop on a connection of its own, as API traffic would,
     recording each one's latency. Its lock_timeout bounds every lock wait: a wait
     longer than that fails a statement, which the test reports (a latency bound
     would also count the time a loaded machine leaves the thread unscheduled)."""
 
     def __init__(self, url: str, *statements: str, lock_timeout: str) -> None:
-        super().__init__(daemon=True)
-        self.url = url
+        super().__init__(url)
         self.statements = statements
         self.lock_timeout = lock_timeout
         self.latencies: list[float] = []
-        self.ready = threading.Event()
-        self.stop = threading.Event()
-        self.error: BaseException | None = None
 
-    def run(self) -> None:
-        import psycopg
-
-        try:
-            with psycopg.connect(self.url, autocommit=True) as conn:
-                conn.execute("SELECT pg_catalog.set_config('lock_timeout', %s, false)",
-                             (self.lock_timeout,))
-                while not self.stop.is_set():
-                    for statement in self.statements:
-                        started = time.perf_counter()
-                        conn.execute(statement.encode())
-                        self.latencies.append(time.perf_counter() - started)
-                    self.ready.set()
-                    time.sleep(0.002)
-        except BaseException as e:  # reported by the test
-            self.error = e
-        finally:
+    def session(self, conn: Any) -> None:
+        conn.execute("SELECT pg_catalog.set_config('lock_timeout', %s, false)",
+                     (self.lock_timeout,))
+        while not self.stop.is_set():
+            for statement in self.statements:
+                started = time.perf_counter()
+                conn.execute(statement.encode())
+                self.latencies.append(time.perf_counter() - started)
             self.ready.set()
+            time.sleep(0.002)
 
     def wait_running(self) -> None:
         """Until a first round of the statements has run."""

@@ -19,9 +19,11 @@ import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from apply_helpers import SessionThread
 from catalog import catalog_fingerprint, user_schema_is_empty
 from conftest import REPO, FreshDatabase, run_cli
 from supabase_init.config import load_config, pattern_matches, value_problem
@@ -573,39 +575,28 @@ def _invalid_indexes(db: FreshDatabase) -> int:
         WHERE c.relnamespace = 'public'::regnamespace AND NOT x.indisvalid"""))  # type: ignore[arg-type]
 
 
-class RecipientWriter(threading.Thread):
+class RecipientWriter(SessionThread):
     """Inserts a recipient every few milliseconds and times each insert. With a
     ``lock_timeout``, an insert that waits longer than that for a lock fails."""
 
     def __init__(self, url: str, campaign: str, lock_timeout: str = "0") -> None:
-        super().__init__(daemon=True)
-        self.url, self.campaign, self.lock_timeout = url, campaign, lock_timeout
+        super().__init__(url)
+        self.campaign, self.lock_timeout = campaign, lock_timeout
         self.inserts: list[tuple[float, float]] = []  # (start, seconds)
-        self.error: BaseException | None = None
         self.pid: int | None = None
-        self.connected = threading.Event()
-        self.stop = threading.Event()
 
-    def run(self) -> None:
-        import psycopg
-
-        try:
-            with psycopg.connect(self.url, autocommit=True) as conn:
-                conn.execute("SET statement_timeout = '60s'")
-                conn.execute("SELECT pg_catalog.set_config('lock_timeout', %s, false)",
-                             (self.lock_timeout,))
-                self.pid = conn.info.backend_pid
-                self.connected.set()
-                while not self.stop.is_set():
-                    started = time.monotonic()
-                    conn.execute("INSERT INTO public.campaign_recipients (campaign_id, channel) "
-                                 "VALUES (%s, 'sms')", (self.campaign,))
-                    self.inserts.append((started, time.monotonic() - started))
-                    time.sleep(0.005)
-        except BaseException as e:  # re-raised by the test
-            self.error = e
-        finally:
-            self.connected.set()
+    def session(self, conn: Any) -> None:
+        conn.execute("SET statement_timeout = '60s'")
+        conn.execute("SELECT pg_catalog.set_config('lock_timeout', %s, false)",
+                     (self.lock_timeout,))
+        self.pid = conn.info.backend_pid
+        self.ready.set()
+        while not self.stop.is_set():
+            started = time.monotonic()
+            conn.execute("INSERT INTO public.campaign_recipients (campaign_id, channel) "
+                         "VALUES (%s, 'sms')", (self.campaign,))
+            self.inserts.append((started, time.monotonic() - started))
+            time.sleep(0.005)
 
     def finish(self) -> list[tuple[float, float]]:
         self.stop.set()
@@ -678,7 +669,7 @@ def test_new_index_on_a_large_table_under_a_concurrent_writer(
     # bound would also count the time a loaded machine leaves the writer unscheduled).
     writer = RecipientWriter(database.url, campaign, lock_timeout="1s" if concurrent else "0")
     writer.start()
-    assert writer.connected.wait(60) and writer.error is None, writer.error
+    assert writer.ready.wait(60) and writer.error is None, writer.error
     releaser = threading.Thread(
         target=_release_when_apply_waits,
         args=(database.url, holder, seen, done, None if concurrent else writer.pid), daemon=True)
