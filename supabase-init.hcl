@@ -13,6 +13,14 @@ variable "schema" {
   kind        = "schema"
 }
 
+variable "private_schema" {
+  type        = "string"
+  default     = "crm_private"
+  description = "Schema that holds what API users may reach only through the views (the recipient counters). Do not expose it in the API settings."
+  pattern     = "^[a-z_][a-z0-9_]{0,62}$"
+  kind        = "schema"
+}
+
 variable "lock_timeout" {
   type        = "string"
   default     = "5s"
@@ -74,15 +82,23 @@ objects {
     "campaigns",
     "campaign_executions",
     "campaign_recipients",
-    "campaign_recipient_counts",
     "customer_360",
     "customer_activities",
   ]
   views = ["active_campaigns", "campaign_metrics"]
 }
 
+# Out of the API: PostgREST serves only the schemas in its settings (on
+# Supabase: public and graphql_public, plus storage), so API users reach
+# these tables only through the views above, which read them. The grants
+# and policies below apply to them as to the others.
+objects "private_schema" {
+  tables = ["campaign_recipient_counts"]
+}
+
 # Grants are declarative: on the objects above, each role ends up with exactly
 # these privileges (anything else granted to these roles or PUBLIC is revoked).
+# schema = true: on each schema the objects are in.
 grant "schema_usage" {
   roles      = ["anon", "authenticated", "service_role"]
   privileges = ["USAGE"]
@@ -116,8 +132,9 @@ grant "crm_activities" {
 }
 
 # The recipient counters are written only by their triggers (and
-# service_role); a viewer reads them, through the views, which are
-# security_invoker and so need the reader's own SELECT.
+# service_role); a viewer reads them through the views, which are
+# security_invoker and so need the reader's own SELECT (their schema is not
+# served by the API, so the views are the only way there).
 grant "crm_counts" {
   roles      = ["authenticated"]
   privileges = ["SELECT"]

@@ -204,7 +204,7 @@ def plan(target: Target, script: Script, *, on_statement: OnStatement | None = N
                           savedplan.read_identity(conn, target.dsn)))
     saved = savedplan.make_saved_plan(
         sql=script.sql, schema=script.schema, roles=script.roles,
-        publications=script.publications, settings=script.settings,
+        publications=script.publications, schemas=script.schemas, settings=script.settings,
         variables=script.variables, identity=identities[0], before=result.before,
         changes=result.changes)
     try:
@@ -246,7 +246,7 @@ def snapshot(target: Target, script: Script) -> Snapshot:
 
     with connect(target.dsn) as conn:
         return snapshot_catalog(conn, schema=script.schema, roles=script.roles,
-                                publications=script.publications)
+                                publications=script.publications, schemas=script.schemas)
 
 
 def _compare(target: Target, script: Script | SavedPlan, *, commit: bool,
@@ -257,7 +257,7 @@ def _compare(target: Target, script: Script | SavedPlan, *, commit: bool,
 
     return transaction.run_and_compare(
         target.dsn, script.sql, schema=script.schema, roles=script.roles,
-        publications=script.publications, commit=commit,
+        publications=script.publications, schemas=script.schemas, commit=commit,
         settings=script.settings, on_statement=on_statement,
         concurrent_indexes=concurrent_indexes, inspect=inspect, check=check)
 

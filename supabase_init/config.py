@@ -6,7 +6,9 @@ dicts. Each error names the file, the line and the offending value.
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -48,6 +50,9 @@ VARIABLE_TYPES = ("string", "number", "bool")
 # pattern: "schema" (a schema name) and "duration" (a time setting whose unit
 # is the millisecond, such as lock_timeout or statement_timeout).
 VARIABLE_KINDS = ("schema", "duration")
+# The variable naming the schema the API serves, where objects are unless an
+# `objects "<variable>"` block places them elsewhere.
+MAIN_SCHEMA_VARIABLE = "schema"
 
 
 @dataclass(frozen=True)
@@ -156,11 +161,39 @@ class Objects:
     # (kind, line) of each list in the config, so later checks (a missing
     # template) can point at the line that names the object.
     lines: tuple[tuple[str, int], ...] = ()
+    # (object name, variable) of each object an `objects "<variable>"` block
+    # places in the schema that variable names; every other object is in
+    # the schema of the variable "schema".
+    placements: tuple[tuple[str, str], ...] = ()
 
     def names(self, kind: str) -> tuple[str, ...]:
         if kind == "functions":
             return tuple(f.name for f in self.functions)
         return tuple(getattr(self, kind))
+
+    @functools.cached_property
+    def _placed_in(self) -> dict[str, str]:
+        return dict(self.placements)
+
+    def schema_variable(self, name: str) -> str:
+        """The variable naming the schema that holds the object ``name``."""
+        return self._placed_in.get(name, MAIN_SCHEMA_VARIABLE)
+
+    def in_schema(self, variable: str, names: Iterable[str]) -> list[str]:
+        """The ``names`` of objects in ``variable``'s schema."""
+        return [n for n in names if self.schema_variable(n) == variable]
+
+    def placed(self, variable: str, entries: Iterable[Sequence[Any]], at: int = 0
+               ) -> list[Sequence[Any]]:
+        """The ``entries`` whose item ``at`` names an object in ``variable``'s schema
+        (for the templates, which converge each schema's objects on their own)."""
+        return [e for e in entries if self.schema_variable(e[at]) == variable]
+
+    @property
+    def schema_variables(self) -> tuple[str, ...]:
+        """The variables naming the schemas the objects are in, "schema" first."""
+        others = dict.fromkeys(v for _, v in self.placements)
+        return (MAIN_SCHEMA_VARIABLE, *others)
 
     def line_of(self, kind: str) -> int | None:
         return next((line for k, line in self.lines if k == kind), None)
@@ -522,45 +555,78 @@ def _access(block: Block, path: Path) -> Access:
 _FUNCTION = re.compile(r"([a-z_][a-z0-9_]*)\(([a-z0-9_ ,\[\]]*)\)")
 
 
-def _objects(block: Block, path: Path) -> Objects:
-    _labels(block, 0, "objects { tables = [...] ... }", path)
-    r = _Reader(block, "objects", path)
-    r.check_keys(OBJECT_KINDS)
-    found: dict[str, tuple[str, ...]] = {}
-    seen: dict[str, str] = {}
+def _objects(blocks: list[Block], path: Path, variables: list[Variable]) -> Objects:
+    """The objects of the unlabelled ``objects`` block (in the schema of the variable
+    "schema") and of each ``objects "<variable>"`` block (in the schema that
+    variable names), in creation order: a kind's lists one after the other."""
+    found: dict[str, list[str]] = {kind: [] for kind in OBJECT_KINDS}
+    seen: dict[str, tuple[str, str]] = {}  # name -> (kind, block)
     lines: list[tuple[str, int]] = []
-    for kind in OBJECT_KINDS:
-        names = r.string_list(kind) or ()
-        attr = r.attr(kind)
-        line = attr.line if attr else block.line
-        lines.append((kind, line))
-        plain = []
-        for item in names:
-            name = item
-            if kind == "functions":
-                m = _FUNCTION.fullmatch(item)
-                if not m:
+    placements: list[tuple[str, str]] = []
+    labels: dict[str, int] = {}
+    declared = {v.name: v for v in variables}
+    for block in blocks:
+        if len(block.labels) > 1:
+            raise ConfigError('objects block takes at most one label, the variable naming '
+                              'its schema: objects "private_schema" { tables = [...] }',
+                              path=path, line=block.line)
+        label = block.labels[0] if block.labels else ""
+        if label in labels:
+            first = f'objects "{label}"' if label else "objects"
+            raise ConfigError(f"only one {first} block is allowed (first declared on line "
+                              f"{labels[label]})", path=path, line=block.line)
+        labels[label] = block.line
+        what = f"objects {excerpt(label)}" if label else "objects"
+        variable = declared.get(label)
+        if label and (label == MAIN_SCHEMA_VARIABLE or variable is None
+                      or variable.type != "string" or variable.kind not in (None, "schema")):
+            reason = ("names the API schema, where the unlabelled objects block puts objects"
+                      if label == MAIN_SCHEMA_VARIABLE else
+                      "is not a declared variable" if variable is None else
+                      f"is of type = {excerpt(variable.type)}" if variable.type != "string" else
+                      f"is of kind = {excerpt(variable.kind)}")
+            raise ConfigError(f"{what}: the label must name the variable of the block's schema "
+                              f'(a string variable, of kind = "schema" if it has a kind), and '
+                              f"{excerpt(label)} {reason}", path=path, line=block.line)
+        r = _Reader(block, what, path)
+        r.check_keys(OBJECT_KINDS)
+        for kind in OBJECT_KINDS:
+            names = r.string_list(kind) or ()
+            attr = r.attr(kind)
+            line = attr.line if attr else block.line
+            lines.append((kind, line))
+            for item in names:
+                name = item
+                if kind == "functions":
+                    m = _FUNCTION.fullmatch(item)
+                    if not m:
+                        raise ConfigError(
+                            f"{what}: function {excerpt(item)} must be written as name("
+                            "argument types), e.g. \"set_updated_at()\"", path=path, line=line)
+                    name = m.group(1)
+                check_identifier(name, f"{what}.{kind}", path, line)
+                if name in seen:
+                    seen_kind, seen_what = seen[name]
                     raise ConfigError(
-                        f"objects: function {excerpt(item)} must be written as name(argument "
-                        "types), e.g. \"set_updated_at()\"", path=path, line=line)
-                name = m.group(1)
-            check_identifier(name, f"objects.{kind}", path, line)
-            if name in seen:
-                raise ConfigError(f"objects: {excerpt(name)} is listed in both {seen[name]} "
-                                  f"and {kind}" if seen[name] != kind else
-                                  f"objects: {excerpt(name)} is listed twice in {kind}",
-                                  path=path, line=line)
-            seen[name] = kind
-            plain.append(item)
-        found[kind] = tuple(plain)
+                        f"{what}: {excerpt(name)} is also listed in {seen_what} (an object "
+                        "has one schema, and templates name it by its name alone)"
+                        if seen_what != what else
+                        f"{what}: {excerpt(name)} is listed in both {seen_kind} and {kind}"
+                        if seen_kind != kind else
+                        f"{what}: {excerpt(name)} is listed twice in {kind}",
+                        path=path, line=line)
+                seen[name] = (kind, what)
+                found[kind].append(item)
+                if label:
+                    placements.append((name, label))
     functions = []
     for item in found["functions"]:
         m = _FUNCTION.fullmatch(item)
         assert m is not None
         functions.append(Function(m.group(1), ", ".join(
             a.strip() for a in m.group(2).split(",") if a.strip())))
-    return Objects(found["tables"], found["views"], found["sequences"], tuple(functions),
-                   tuple(lines))
+    return Objects(tuple(found["tables"]), tuple(found["views"]), tuple(found["sequences"]),
+                   tuple(functions), tuple(lines), tuple(placements))
 
 
 def _grant(block: Block, path: Path, roles: tuple[str, ...], objects: Objects) -> Grant:
@@ -756,11 +822,7 @@ def config_from_document(doc: Document) -> Config:
     unique(variables, lambda v: v.name, "variable")
     roles = [_role(b, path) for b in by_type.get("role", [])]
     unique(roles, lambda r: r.name, "role")
-    object_blocks = by_type.get("objects", [])
-    if len(object_blocks) > 1:
-        raise ConfigError("only one objects block is allowed", path=path,
-                          line=object_blocks[1].line)
-    objects = _objects(object_blocks[0], path) if object_blocks else Objects((), (), (), ())
+    objects = _objects(by_type.get("objects", []), path, variables)
     role_names = tuple(r.name for r in roles)
     grant_blocks = by_type.get("grant", [])
     grant_names: dict[str, int] = {}

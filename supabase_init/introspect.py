@@ -1,12 +1,14 @@
-"""Catalog snapshots of one schema, and the difference between two of them.
+"""Catalog snapshots of schemas, and the difference between two of them.
 
-``snapshot_catalog`` reads everything a schema consists of with a fixed
+``snapshot_catalog`` reads everything the schemas consist of with a fixed
 number of queries (``supabase_init/sql/*.sql``), whatever the object count.
 Every item is keyed by kind and name and carries only comparable text:
 no OIDs, sorted arrays, no PostgreSQL 18 NOT NULL constraint names, and no
 ``MAINTAIN`` that PostgreSQL 17+ adds to ``ALL`` (a ``MAINTAIN`` granted on
 its own is kept, so it shows as drift). So two snapshots differ only where the schema
 really differs, and ``diff_snapshots`` turns that into a list of changes.
+Names are relative to the first schema, the API schema; an object of another
+schema is named with its schema ("private.counts", "private.counts.total").
 
 Owns the catalog queries and the comparison; running a script around the
 snapshots is ``transaction``'s, showing the changes ``report``'s. Never prints.
@@ -78,12 +80,17 @@ class Item:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Everything one schema consists of, plus the managed roles, keyed by (kind, name)."""
+    """Everything the schemas consist of, plus the managed roles, keyed by (kind, name)."""
 
-    schema: str
+    schema: str  # the API schema, which names are relative to
     roles: tuple[str, ...]
     items: Mapping[tuple[str, str], Item] = field(default_factory=dict)
     publications: tuple[str, ...] = ()
+    schemas: tuple[str, ...] = ()  # every schema read, ``schema`` first
+
+    def __post_init__(self) -> None:
+        if not self.schemas:
+            object.__setattr__(self, "schemas", (self.schema,))
 
     def __len__(self) -> int:
         return len(self.items)
@@ -95,7 +102,7 @@ class Snapshot:
         return sorted(name for k, name in self.items if k == kind)
 
     def relation_names(self) -> list[str]:
-        """The names of the schema's relations (tables, views, sequences, indexes, ...)."""
+        """The names of the schemas' relations (tables, views, sequences, indexes, ...)."""
         return sorted(name for k, name in self.items if k in RELATION_KINDS)
 
 
@@ -140,9 +147,11 @@ def _query(name: str) -> str:
 
 
 def snapshot_catalog(conn: psycopg.Connection[Any], *, schema: str,
-                     roles: Sequence[str], publications: Sequence[str] = ()) -> Snapshot:
-    """Read the schema's catalog, the roles' attributes and the publications with the
-    schema's tables they publish (a fixed number of queries).
+                     roles: Sequence[str], publications: Sequence[str] = (),
+                     schemas: Sequence[str] = ()) -> Snapshot:
+    """Read the catalog of ``schema`` and of the other ``schemas``, the roles'
+    attributes and the publications with the schemas' tables they publish (a
+    fixed number of queries).
 
     Runs in a savepoint (or a transaction when none is open) that is rolled
     back, so it changes nothing, not even the caller's settings. Catalog
@@ -150,7 +159,9 @@ def snapshot_catalog(conn: psycopg.Connection[Any], *, schema: str,
     qualify them according to search_path, so it is pinned to pg_catalog:
     snapshots taken before and after a script that sets its own read alike.
     """
-    params = {"schema": schema, "roles": list(roles), "publications": list(publications)}
+    read = (schema, *(s for s in schemas if s != schema))
+    params = {"schema": schema, "schemas": list(read), "roles": list(roles),
+              "publications": list(publications)}
     items: dict[tuple[str, str], Item] = {}
     with _no_cyclic_gc(), conn.transaction(force_rollback=True):
         conn.execute("SELECT pg_catalog.set_config('search_path', 'pg_catalog', true)")
@@ -159,14 +170,15 @@ def snapshot_catalog(conn: psycopg.Connection[Any], *, schema: str,
             for kind, item_name, parent, raw in rows:
                 items[(kind, item_name)] = Item(kind, item_name, parent, raw or "{}")
     return Snapshot(schema=schema, roles=tuple(roles), items=items,
-                    publications=tuple(publications))
+                    publications=tuple(publications), schemas=read)
 
 
 def read_items(conn: psycopg.Connection[Any], name: str, *, schema: str,
                roles: Sequence[str] = ()) -> list[Item]:
     """The items of one catalog area (``sql/<name>.sql``, one of QUERY_FILES), as a
     snapshot reads them; run in the caller's transaction."""
-    rows = conn.execute(_query(name), {"schema": schema, "roles": list(roles)}).fetchall()
+    rows = conn.execute(_query(name), {"schema": schema, "schemas": [schema],
+                                       "roles": list(roles)}).fetchall()
     return [Item(kind, item_name, parent, raw or "{}") for kind, item_name, parent, raw in rows]
 
 
@@ -382,7 +394,7 @@ def read_locks(conn: psycopg.Connection[Any], before: Snapshot | None = None) ->
     """The relation locks this connection's backend holds now, by relation.
 
     With ``before`` (a snapshot taken earlier in this transaction), the
-    relations of its schema that it does not list are left out: the
+    relations of its schemas that it does not list are left out: the
     transaction created them, so no other session can see them or wait for
     them, and a first apply of a thousand tables holds locks on some 8,000.
 
@@ -394,6 +406,7 @@ def read_locks(conn: psycopg.Connection[Any], before: Snapshot | None = None) ->
     from psycopg import sql as pgsql
 
     params = {"schema": None if before is None else before.schema,
+              "schemas": [] if before is None else list(before.schemas),
               "existing": [] if before is None else before.relation_names()}
     by_relation: dict[tuple[str, str, str], tuple[list[str], int | None]] = {}
     for schema, name, kind, mode, size in conn.execute(_plain_query("locks"),

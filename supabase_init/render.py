@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .config import pattern_matches
-from .errors import RenderError, SupabaseInitError
+from .errors import RenderError, SupabaseInitError, VariableError
 from .excerpt import excerpt
 from .project import Project
 from .tftemplate import Value, evaluate, referenced_names
@@ -32,7 +32,7 @@ class Script:
     """The final SQL of a project and what it provisions."""
 
     sql: str
-    schema: str
+    schema: str  # the API schema (the variable "schema")
     roles: tuple[str, ...]
     variables: Mapping[str, Value] = field(default_factory=dict)
     # Settings made (SET LOCAL) before the script's first statement.
@@ -42,6 +42,12 @@ class Script:
     warnings: tuple[str, ...] = ()
     # The publications the config declares (their membership is snapshotted).
     publications: tuple[str, ...] = ()
+    # Every schema the objects are in, the API schema first.
+    schemas: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.schemas:
+            object.__setattr__(self, "schemas", (self.schema,))
 
 
 def read_template(project: Project) -> str:
@@ -107,8 +113,22 @@ def render_script(project: Project, sources: VariableSources | None = None,
     for name in TIMEOUT_SETTINGS:
         if name in values and name not in settings:
             settings[name] = str(values[name])
-    return Script(sql=evaluate_template(project, values),
-                  schema=str(values.get("schema", "public")),
+    schemas = _schemas(project, values)
+    return Script(sql=evaluate_template(project, values), schema=schemas[0], schemas=schemas,
                   roles=project.config.role_names, variables=values, settings=settings,
                   warnings=resolved.warnings,
                   publications=project.config.publication_names)
+
+
+def _schemas(project: Project, values: Mapping[str, Value]) -> tuple[str, ...]:
+    """The schemas the objects are in, the API schema first; two schema
+    variables naming one schema would make one object of two."""
+    named: dict[str, str] = {}
+    for variable in project.config.objects.schema_variables:
+        schema = str(values.get(variable, "public" if variable == "schema" else ""))
+        if schema in named:
+            raise VariableError(f"the variables {named[schema]} and {variable} both name "
+                                f"schema {excerpt(schema)}: the objects of each need a schema "
+                                "of their own")
+        named[schema] = variable
+    return tuple(named)

@@ -164,32 +164,45 @@ def format_changes(changes: Sequence[Change]) -> list[str]:
     return lines
 
 
+def _schemas(schema: str, schemas: Sequence[str]) -> str:
+    """'schema "public"', or 'schemas "public" and "private"' when the objects are in more."""
+    if len(schemas) < 2:
+        return f'schema "{schema}"'
+    quoted = [f'"{s}"' for s in schemas]
+    return f"schemas {', '.join(quoted[:-1])} and {quoted[-1]}"
+
+
 def plan_text(changes: Sequence[Change], *, schema: str, target: str,
-              notes: Sequence[str] = (), lint: str | None = None) -> str:
+              notes: Sequence[str] = (), lint: str | None = None,
+              schemas: Sequence[str] = ()) -> str:
     """``plan``'s text: the changes grouped by object, ``notes`` (lines), the ``lint``
     summary line when given, the summary line."""
     lint_lines = [lint] if lint else []
+    where = _schemas(schema, schemas)
     if not changes:
-        return "\n".join([f'No changes: schema "{schema}" at {target} matches the config '
-                          "and templates.", *lint_lines, summary_line(changes)]) + "\n"
-    head = f'apply would make these changes to schema "{schema}" at {target}:\n\n'
+        return "\n".join([f"No changes: {where} at {target} match"
+                          f"{'' if len(schemas) > 1 else 'es'} the config and templates.",
+                          *lint_lines, summary_line(changes)]) + "\n"
+    head = f"apply would make these changes to {where} at {target}:\n\n"
     return (head + "\n".join([*format_changes(changes), *notes, *lint_lines]) + "\n"
             + summary_line(changes) + "\n")
 
 
 def verify_text(changes: Sequence[Change], *, schema: str, target: str,
-                notes: Sequence[str] = ()) -> str:
+                notes: Sequence[str] = (), schemas: Sequence[str] = ()) -> str:
     """``verify``'s text: ``No drift: ...``, or the drift, ``notes`` and the summary line."""
+    where, plural = _schemas(schema, schemas), len(schemas) > 1
     if not changes:
-        return f'No drift: schema "{schema}" at {target} matches the config and templates.\n'
-    head = (f'Drift: schema "{schema}" at {target} differs from the config and templates; '
-            "apply would make these changes:\n\n")
+        return (f"No drift: {where} at {target} match{'' if plural else 'es'} the config "
+                "and templates.\n")
+    head = (f"Drift: {where} at {target} differ{'' if plural else 's'} from the config and "
+            "templates; apply would make these changes:\n\n")
     return (head + "\n".join([*format_changes(changes), *notes]) + "\n"
             + summary_line(changes, "Drift") + "\n")
 
 
 def as_json(command: str, changes: Sequence[Change], *, schema: str,
-            target: str) -> dict[str, Any]:
+            target: str, schemas: Sequence[str] = ()) -> dict[str, Any]:
     """The ``--json`` document of plan and verify (README: "JSON output")."""
     if command == "verify":
         status = "drifted" if changes else "in_sync"
@@ -201,6 +214,7 @@ def as_json(command: str, changes: Sequence[Change], *, schema: str,
         "status": status,
         "database": target,
         "schema": schema,
+        "schemas": list(schemas or (schema,)),
         "summary": count_changes(changes),
         "changes": [c.as_dict() for c in changes],
     }
@@ -242,7 +256,8 @@ def plan_document(command: str, result: Comparison, schema: str, target: str,
                   hazard_rows: int = HAZARD_ROWS) -> dict[str, Any]:
     """The ``--json`` document of one plan or verify: locks and hazards, and the lint
     counts when the planned state was linted."""
-    document = as_json(command, result.changes, schema=schema, target=target)
+    document = as_json(command, result.changes, schema=schema, target=target,
+                       schemas=result.before.schemas)
     hazards = result.hazards(hazard_rows)
     document["locks"] = [_lock_json(lock, hazards) for lock in result.strong_locks]
     document["hazards"] = [_lock_json(lock, hazards) for lock in hazards]
@@ -258,9 +273,10 @@ def _plan_text(command: str, result: Comparison, schema: str, target: str,
         lint = (lint_summary_line(result.inspected, "`supabase-init lint` lists them")
                 if isinstance(result.inspected, LintResult) else None)
         return plan_text(result.changes, schema=schema, target=target,
-                         notes=lock_lines(result, hazard_rows), lint=lint)
+                         notes=lock_lines(result, hazard_rows), lint=lint,
+                         schemas=result.before.schemas)
     return verify_text(result.changes, schema=schema, target=target,
-                       notes=lock_lines(result, hazard_rows))
+                       notes=lock_lines(result, hazard_rows), schemas=result.before.schemas)
 
 
 _COLORS = {"+": "\x1b[32m", "~": "\x1b[33m", "-": "\x1b[31m"}
@@ -386,7 +402,7 @@ def saved_plan_report(saved: SavedPlan, json_output: bool) -> str:
     when it was made (``--json``: plan's document plus ``saved_plan``)."""
     if json_output:
         document = as_json("plan", saved.changes, schema=saved.schema,
-                           target=saved.identity.display)
+                           target=saved.identity.display, schemas=saved.schemas)
         document["saved_plan"] = {
             "created": saved.created, "supabase_init_version": saved.tool_version,
             "catalog_fingerprint": saved.fingerprint, "target": saved.identity.as_dict(),
@@ -400,7 +416,7 @@ def saved_plan_report(saved: SavedPlan, json_output: bool) -> str:
                                           for name, value in sorted(saved.variables.items()))
         head += "\n"
     return head + "\n" + plan_text(saved.changes, schema=saved.schema,
-                                   target=saved.identity.display)
+                                   target=saved.identity.display, schemas=saved.schemas)
 
 
 # --------------------------------------------------------------------------

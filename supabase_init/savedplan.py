@@ -38,11 +38,14 @@ STALE_MESSAGE = "the database changed since the plan was made"
 def fingerprint(snapshot: Snapshot) -> str:
     """A hash of the snapshot's canonical JSON: its items sorted by (kind, name), each
     with its attributes as the server printed them (jsonb text: equal values print
-    equally), plus the schema and the roles."""
+    equally), plus the schema (and the other schemas read, if any) and the roles."""
     items = sorted([kind, name, item.parent, item.raw]
                    for (kind, name), item in snapshot.items.items())
-    canonical = json.dumps({"schema": snapshot.schema, "roles": sorted(snapshot.roles),
-                            "items": items}, sort_keys=True, separators=(",", ":"),
+    document: dict[str, Any] = {"schema": snapshot.schema, "roles": sorted(snapshot.roles),
+                                "items": items}
+    if len(snapshot.schemas) > 1:
+        document["schemas"] = list(snapshot.schemas)
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"),
                            ensure_ascii=False)
     return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -119,6 +122,11 @@ class SavedPlan:
     changes: tuple[Change, ...] = ()
     created: str = ""
     tool_version: str = __version__
+    schemas: tuple[str, ...] = ()  # every schema the plan read, ``schema`` first
+
+    def __post_init__(self) -> None:
+        if not self.schemas:
+            object.__setattr__(self, "schemas", (self.schema,))
 
     def to_json(self) -> str:
         return json.dumps({
@@ -129,6 +137,7 @@ class SavedPlan:
             "target": self.identity.as_dict(),
             "catalog_fingerprint": self.fingerprint,
             "schema": self.schema,
+            "schemas": list(self.schemas),
             "roles": list(self.roles),
             "publications": list(self.publications),
             "settings": dict(self.settings),
@@ -155,8 +164,8 @@ def make_saved_plan(*, sql: str, schema: str, roles: Sequence[str],
                     publications: Sequence[str], settings: Mapping[str, str],
                     variables: Mapping[str, Any],
                     identity: Identity, before: Snapshot,
-                    changes: Sequence[Change]) -> SavedPlan:
-    return SavedPlan(sql=sql, schema=schema, roles=tuple(roles),
+                    changes: Sequence[Change], schemas: Sequence[str] = ()) -> SavedPlan:
+    return SavedPlan(sql=sql, schema=schema, roles=tuple(roles), schemas=tuple(schemas),
                      publications=tuple(publications), identity=identity,
                      fingerprint=fingerprint(before), settings=dict(settings),
                      variables=dict(variables), changes=tuple(changes),
@@ -208,6 +217,8 @@ def read_plan(path: Path) -> SavedPlan:
             sql=_field(document, "sql", str), schema=_field(document, "schema", str),
             roles=tuple(str(r) for r in _field(document, "roles", list)),
             publications=tuple(str(p) for p in document.get("publications", ())),
+            schemas=tuple(str(s) for s in _field(document, "schemas", list))
+            if "schemas" in document else (),
             identity=identity, fingerprint=_field(document, "catalog_fingerprint", str),
             settings={str(k): str(v) for k, v in _field(document, "settings", dict).items()},
             variables=_field(document, "variables", dict), changes=changes,

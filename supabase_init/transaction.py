@@ -339,12 +339,14 @@ _DEFERRED_QUERY = (b"SELECT index_name, statement, cleanup"
 def run_and_compare(dsn: str, sql: str | Sequence[Statement], *, schema: str,
                     roles: Sequence[str], commit: bool,
                     publications: Sequence[str] = (),
+                    schemas: Sequence[str] = (),
                     settings: Mapping[str, str] | None = None,
                     on_statement: OnStatement | None = None,
                     concurrent_indexes: bool = False,
                     inspect: Body | None = None,
                     check: Check[Snapshot] | None = None) -> Comparison:
-    """Snapshot ``schema`` and ``roles``, run ``sql``, snapshot again, commit or roll
+    """Snapshot ``schema`` (and the other ``schemas``) and ``roles``, run ``sql``,
+    snapshot again, commit or roll
     back, diff. With ``commit=False`` the database is never changed; a failing
     statement raises ApplyError either way.
 
@@ -364,7 +366,8 @@ def run_and_compare(dsn: str, sql: str | Sequence[Statement], *, schema: str,
     from .introspect import diff_snapshots, snapshot_catalog
 
     def snapshot(conn: psycopg.Connection[Any]) -> Snapshot:
-        return snapshot_catalog(conn, schema=schema, roles=roles, publications=publications)
+        return snapshot_catalog(conn, schema=schema, roles=roles, publications=publications,
+                                schemas=schemas)
 
     settings = dict(settings or {})
     if concurrent_indexes and commit:

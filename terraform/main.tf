@@ -3,6 +3,7 @@ locals {
   # template uses a name this map lacks.
   template_variables = {
     schema            = var.schema
+    private_schema    = var.private_schema
     lock_timeout      = var.lock_timeout
     statement_timeout = var.statement_timeout
   }
@@ -70,6 +71,14 @@ resource "terraform_data" "this" {
     precondition {
       condition     = length(local.payload_pieces) <= local.max_payload_pieces
       error_message = "The rendered SQL is too large to hand to psql: about ${length(local.payload_pieces)} KB once compressed and base64-encoded, and at most ${local.max_payload_pieces} KB fit in a process environment (see the module README, \"How the SQL reaches psql\"); `supabase-init apply` has no such limit."
+    }
+    # As `supabase-init render`: the objects of each schema variable need a
+    # schema of their own. (Here, not as a validation of private_schema: a
+    # validation naming another variable is skipped while that one is invalid,
+    # and would hide private_schema's own errors.)
+    precondition {
+      condition     = var.private_schema != var.schema
+      error_message = "The private_schema must not be the same schema as schema."
     }
   }
 

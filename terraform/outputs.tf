@@ -33,3 +33,8 @@ output "connection" {
     sslmode  = var.sslmode
   }
 }
+
+output "private_schema" {
+  description = "Schema that holds what API users reach only through the views (keep it out of the API's exposed schemas)."
+  value       = var.private_schema
+}

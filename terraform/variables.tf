@@ -112,6 +112,25 @@ variable "schema" {
   }
 }
 
+variable "private_schema" {
+  type        = string
+  default     = "crm_private"
+  description = "Schema that holds what API users may reach only through the views (the recipient counters). Do not expose it in the API settings."
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[a-z_][a-z0-9_]{0,62}$", var.private_schema))
+    error_message = "The private_schema must match ^[a-z_][a-z0-9_]{0,62}$."
+  }
+
+  # kind = "schema": names PostgreSQL keeps for itself, and names it would
+  # truncate (63 bytes; base64 of at most 63 bytes is at most 84 characters).
+  validation {
+    condition     = length(var.private_schema) > 0 && substr(var.private_schema, 0, 3) != "pg_" && var.private_schema != "information_schema" && length(base64encode(var.private_schema)) <= 84
+    error_message = "The private_schema must not be a name PostgreSQL reserves for itself (pg_*, information_schema), empty, or longer than 63 bytes."
+  }
+}
+
 variable "lock_timeout" {
   type        = string
   default     = "5s"

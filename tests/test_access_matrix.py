@@ -136,8 +136,12 @@ STATEMENTS: dict[str, dict[str, str]] = {
 }
 
 
+# The tables outside the API schema, by the schema supabase-init.hcl puts them in.
+SCHEMA_OF = {"campaign_recipient_counts": "crm_private"}
+
+
 def statement(target: str, command: str) -> str:
-    table = f"public.{target}"
+    table = f"{SCHEMA_OF.get(target, 'public')}.{target}"
     if command == "SELECT":
         return f"SELECT * FROM {table}"
     if command == "DELETE":

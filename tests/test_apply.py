@@ -32,20 +32,24 @@ def test_apply_gives_the_psql_catalog_and_a_second_apply_changes_nothing(
     try:
         psql_single_transaction(by_psql.url, sql_file)
         expected = catalog_fingerprint(by_psql.url)
+        expected_private = catalog_fingerprint(by_psql.url, schema="crm_private")
     finally:
         drop_database(by_psql)
 
     first = apply_cli(database.url)
     assert first.returncode == 0, first.stderr
     assert catalog_fingerprint(database.url) == expected
+    assert catalog_fingerprint(database.url, schema="crm_private") == expected_private
     assert re.search(r"^Applied \d+ statements to .* in \d+\.\d\d s\.$", first.stdout, re.M)
     assert "7 tables" in first.stdout and "2 views" in first.stdout
-    assert f"{len(expected['policies'])} policies" in first.stdout
+    policies = len(expected["policies"]) + len(expected_private["policies"])
+    assert len(expected_private["policies"]) == 1 and f"{policies} policies" in first.stdout
 
     second = apply_cli(database.url)
     assert second.returncode == 0, second.stderr
     assert second.stdout.startswith("No changes:"), second.stdout
     assert catalog_fingerprint(database.url) == expected
+    assert catalog_fingerprint(database.url, schema="crm_private") == expected_private
 
     third = apply_cli(database.url, "--json")
     assert third.returncode == 0, third.stderr
@@ -105,7 +109,10 @@ def test_apply_to_another_schema(database):
     assert first.returncode == 0, first.stderr
     fp = catalog_fingerprint(database.url, schema="crm")
     kinds = sorted(kind for _, kind, *_ in fp["relations"] if kind in "rv")
-    assert kinds == ["r"] * 7 + ["v"] * 2
+    assert kinds == ["r"] * 6 + ["v"] * 2
+    private = catalog_fingerprint(database.url, schema="crm_private")
+    assert [(name, kind) for name, kind, *_ in private["relations"] if kind in "rv"] == [
+        ("campaign_recipient_counts", "r")]
     assert not catalog_fingerprint(database.url)["relations"]
     after_first = catalog_fingerprint(database.url, schema="crm")
     quiet = apply_cli(database.url, "-var", "schema=crm", "--quiet")

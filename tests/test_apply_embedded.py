@@ -83,7 +83,7 @@ def test_apply_embedded_keep_serves_tcp_and_one_command_stops_and_removes_it(pro
         assert result["changed"] is True and result["counts"]["create"]["table"] == 7
         with psycopg.connect(embedded["url"]) as conn:
             tables = conn.execute("SELECT count(*) FROM pg_tables "
-                                  "WHERE schemaname = 'public'").fetchone()
+                                  "WHERE schemaname IN ('public', 'crm_private')").fetchone()
             assert tables == (7,)
         again = run_fresh(project, short_tmp, "--database-url", embedded["url"])
         assert again.returncode == 0 and again.stdout.startswith("No changes:"), again

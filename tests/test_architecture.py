@@ -171,5 +171,6 @@ def test_the_readme_api_example_runs(database, capsys) -> None:
     finally:
         os.chdir(cwd)
     out = capsys.readouterr().out
-    assert out.startswith('apply would make these changes to schema "crm"'), out[:200]
+    assert out.startswith('apply would make these changes to schemas "crm" and "crm_private"'
+                          ), out[:200]
     assert "Plan: " in out

@@ -100,3 +100,38 @@ def test_the_lock_report_leaves_out_relations_the_run_created(database):
     existing = reported[("table", "existing")]
     assert size is not None and existing.bytes == size[0] and existing.rows is not None
     assert existing.strongest == "ShareLock"
+
+
+def test_a_snapshot_of_two_schemas_names_the_others_objects_with_their_schema(database):
+    database.execute("""
+        CREATE SCHEMA hidden;
+        CREATE TABLE public.shown (id int PRIMARY KEY);
+        CREATE TABLE hidden.counts (id int PRIMARY KEY, n int NOT NULL DEFAULT 0);
+        CREATE INDEX counts_n ON hidden.counts (n);
+        ALTER TABLE hidden.counts ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY readers ON hidden.counts FOR SELECT TO anon USING (true);
+        CREATE FUNCTION hidden.total() RETURNS bigint LANGUAGE sql AS 'SELECT 1';
+        GRANT USAGE ON SCHEMA hidden TO anon;
+        GRANT SELECT ON hidden.counts TO anon;""")
+    with psycopg.connect(database.url) as conn:
+        one = snapshot_catalog(conn, schema="public", roles=["anon"])
+        both = snapshot_catalog(conn, schema="public", roles=["anon"], schemas=["hidden"])
+        before = snapshot_catalog(conn, schema="public", roles=["anon"], schemas=["hidden"])
+        conn.execute("CREATE TABLE hidden.made_here (id int)")
+        conn.execute("LOCK TABLE hidden.counts IN SHARE MODE")
+        locks = {(lock.schema, lock.name) for lock in read_locks(conn, before)}
+        conn.rollback()
+    assert one.schemas == ("public",) and both.schemas == ("public", "hidden")
+    assert not any(name.startswith("hidden.") for _, name in one.items)
+    added = both.items.keys() - one.items.keys()
+    assert added == {
+        ("schema", "hidden"), ("table", "hidden.counts"), ("column", "hidden.counts.id"),
+        ("column", "hidden.counts.n"), ("constraint", "hidden.counts.counts_pkey"),
+        ("index", "hidden.counts_n"), ("policy", "hidden.counts.readers"),
+        ("function", "hidden.total()"), ("grant", "schema hidden to anon"),
+        ("grant", "table hidden.counts to anon"), ("grant", "function hidden.total() to PUBLIC"),
+    }
+    assert both.get("column", "hidden.counts.n").parent == "table hidden.counts"  # type: ignore[union-attr]
+    assert both.get("table", "shown") == one.get("table", "shown")
+    # Relations of the other schema that existed before are reported, those made since are not.
+    assert ("hidden", "counts") in locks and ("hidden", "made_here") not in locks

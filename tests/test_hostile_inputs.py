@@ -143,7 +143,8 @@ def channels(name: str, value: str, tmp: Path) -> dict[str, Callable[[api.Projec
     return found
 
 
-@pytest.mark.parametrize("name", ["schema", "lock_timeout", "statement_timeout"])
+@pytest.mark.parametrize("name", ["schema", "private_schema", "lock_timeout",
+                                  "statement_timeout"])
 @pytest.mark.parametrize("value", HOSTILE, ids=[f"h{i}" for i in range(len(HOSTILE))])
 def test_a_hostile_value_is_quoted_on_every_python_channel(open_project: Path, name: str,
                                                            value: str, tmp_path: Path) -> None:
@@ -182,15 +183,16 @@ SHIPPED_REFUSED = [v for v in HOSTILE if v != "information_schema_marker"] + REF
 ]
 
 
-def test_the_shipped_config_refuses_every_hostile_schema_in_one_short_line() -> None:
+@pytest.mark.parametrize("name", ["schema", "private_schema"])
+def test_the_shipped_config_refuses_every_hostile_schema_in_one_short_line(name: str) -> None:
     proj = api.Project.load(REPO)
     for value in SHIPPED_REFUSED:
         with pytest.raises(SupabaseInitError) as caught:
-            api.render(proj, dataclasses.replace(proj.sources(var_args=[f"schema={value}"]),
+            api.render(proj, dataclasses.replace(proj.sources(var_args=[f"{name}={value}"]),
                                                  environ={}))
         message = str(caught.value)
         assert "\n" not in message and len(message) < 300, message[:300]
-        assert message.startswith("variable 'schema' (from -var schema): "), message[:300]
+        assert message.startswith(f"variable '{name}' (from -var {name}): "), message[:300]
         assert value not in message or len(value) <= 80, message[:300]
 
 
@@ -251,10 +253,11 @@ def terraform_outputs(terraform_bin: str, workdir: Path, tpl: Path,
 def test_terraform_quotes_and_refuses_exactly_as_render(terraform_bin: str, open_project: Path,
                                                         tmp_path: Path) -> None:
     proj = api.Project.load(open_project)
-    defaults = {"schema": "public", "lock_timeout": "5s", "statement_timeout": "5min"}
+    defaults = {"schema": "public", "private_schema": "crm_private", "lock_timeout": "5s",
+                "statement_timeout": "5min"}
     cases: dict[str, dict[str, str]] = {"benign": defaults}
     for i, value in enumerate(HOSTILE + REFUSED_IN_BODIES):
-        for name in ("schema", "lock_timeout"):
+        for name in ("schema", "private_schema", "lock_timeout"):
             cases[f"{name}-{i}"] = {**defaults, name: value}
     by_terraform = terraform_outputs(terraform_bin, tmp_path / "tf", proj.tpl_path, cases)
     assert set(by_terraform) == set(cases)
@@ -268,13 +271,14 @@ def test_terraform_quotes_and_refuses_exactly_as_render(terraform_bin: str, open
             by_render = "REFUSED"
         assert by_terraform[case_id] == by_render, case_id
         refused += by_render == "REFUSED"
-    # Exactly the values with "$" in the schema (used inside DO bodies).
-    assert refused == len(REFUSED_IN_BODIES)
+    # Exactly the values with "$" in either schema (used inside DO bodies).
+    assert refused == 2 * len(REFUSED_IN_BODIES)
     # And what terraform gives is as structured as the benign script.
     benign = statements(by_terraform["benign"], "public")
     for i, value in enumerate(HOSTILE):
-        sql = by_terraform[f"schema-{i}"]
-        assert len(api.split_statements(sql)) == len(benign), value
+        for name in ("schema", "private_schema"):
+            sql = by_terraform[f"{name}-{i}"]
+            assert len(api.split_statements(sql)) == len(benign), (name, value)
 
 
 # -------------------------------------------------------------------------

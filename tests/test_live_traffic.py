@@ -18,8 +18,9 @@ from conftest import REPO, run_cli
 from supabase_init import api
 
 VIEWS = ("active_campaigns", "campaign_metrics")
-TABLES = ("target_group_mappings", "campaigns", "campaign_executions", "campaign_recipients",
-          "campaign_recipient_counts", "customer_360", "customer_activities")
+TABLES = ("public.target_group_mappings", "public.campaigns", "public.campaign_executions",
+          "public.campaign_recipients", "crm_private.campaign_recipient_counts",
+          "public.customer_360", "public.customer_activities")
 
 
 @pytest.fixture
@@ -36,8 +37,8 @@ def test_a_no_op_apply_plan_and_verify_take_no_lock_beyond_access_share(crm) -> 
     for run in (api.apply, api.plan, api.verify):
         result = run(target, script)
         assert not result.changes, (run.__name__, result.changes)
-        modes = {(lock.name, mode) for lock in result.locks if lock.schema == "public"
-                 for mode in lock.modes}
+        modes = {(lock.name, mode) for lock in result.locks
+                 if lock.schema in ("public", "crm_private") for mode in lock.modes}
         # The views' twins read the tables the views read; the measurement
         # sees those reads, and nothing stronger.
         assert {name for name, _ in modes} >= {"campaigns", "campaign_recipient_counts"}, modes
@@ -79,8 +80,8 @@ def test_a_no_op_neither_waits_for_nor_delays_readers(crm) -> None:
 
     with psycopg.connect(crm.url) as holder:
         # An API request with every view and table open in its transaction.
-        for relation in (*VIEWS, *TABLES):
-            holder.execute(f"SELECT count(*) FROM public.{relation}").fetchone()
+        for relation in (*(f"public.{v}" for v in VIEWS), *TABLES):
+            holder.execute(f"SELECT count(*) FROM {relation}").fetchone()
         reader = Traffic(crm.url, *(f"SELECT count(*) FROM public.{v}" for v in VIEWS),
                          lock_timeout="50ms")
         reader.start()

@@ -97,7 +97,7 @@ def test_one_unreachable_target_exits_1_and_the_others_are_still_reported(three)
         assert failed[0] == unreachable.replace(SECRET, "***")
         assert failed[1].startswith("Error: could not connect to PostgreSQL at host 127.0.0.1")
         assert failed[2:] == [""]
-        assert "matches the config and templates" in sections[2]
+        assert "match the config and templates" in sections[2]
         assert summary_line(result.stdout).endswith(
             f"; failed: 1 ({unreachable.replace(SECRET, '***')}).")
         assert result.stderr.splitlines() == [
@@ -121,7 +121,7 @@ def test_targets_file_names_targets_and_gives_each_its_variables(three, tmp_path
     headings = [line for line in result.stdout.splitlines() if line.startswith("# Target ")]
     assert headings == [f"# Target {name} ({db.url})"
                         for name, db in zip(("eu", "us", "staging"), three, strict=True)]
-    assert 'apply would make these changes to schema "crm"' in result.stdout
+    assert 'apply would make these changes to schemas "crm" and "crm_private"' in result.stdout
     assert summary_line(result.stdout) == (
         "Targets: 3; with changes: 1 (us); no changes: 2; failed: 0.")
     assert three[1].scalar("SELECT count(*) FROM pg_namespace WHERE nspname = 'crm'") == 0
@@ -140,9 +140,10 @@ def test_json_gives_one_object_per_target(three, tmp_path):
     assert document["summary"] == {"targets": 3, "changed": 1, "unchanged": 1, "failed": 1}
     eu, us, staging = document["targets"]
     assert set(eu) == {"name", "format_version", "command", "status", "database", "schema",
-                       "summary", "changes", "locks", "hazards"}
+                       "schemas", "summary", "changes", "locks", "hazards"}
     assert (eu["name"], eu["status"], eu["schema"], eu["changes"]) == (
         "eu", "in_sync", "public", [])
+    assert eu["schemas"] == ["public", "crm_private"]
     assert (us["name"], us["status"], us["schema"]) == ("us", "drifted", "crm")
     assert us["database"] == three[1].url
     assert set(staging) == {"name", "format_version", "command", "status", "database",

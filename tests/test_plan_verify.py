@@ -124,7 +124,8 @@ def test_json_document_has_the_documented_shape(database, project):
     code, document = plan_json(project, database.url)
     assert code == 0
     assert set(document) == {"format_version", "command", "status", "database", "schema",
-                             "summary", "changes", "locks", "hazards", "lint"}
+                             "schemas", "summary", "changes", "locks", "hazards", "lint"}
+    assert document["schemas"] == [document["schema"], "crm_private"]
     assert (document["format_version"], document["command"], document["status"]) == (
         2, "plan", "changes")
     # The planned state (the grant revoked) lints clean.

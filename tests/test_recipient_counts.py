@@ -24,7 +24,7 @@ RECOUNT = """
 """.format(", ".join(f"count(*) FILTER (WHERE status = '{s}')" for s in STATUSES))
 COUNTERS = f"""
     SELECT campaign_id, {", ".join(f"sum({s})::bigint" for s in STATUSES)}
-    FROM public.campaign_recipient_counts GROUP BY campaign_id
+    FROM crm_private.campaign_recipient_counts GROUP BY campaign_id
     HAVING {" OR ".join(f"sum({s}) <> 0" for s in STATUSES)} ORDER BY campaign_id
 """
 
@@ -142,7 +142,7 @@ def test_an_operators_writes_keep_the_counters_they_may_not_write(crm) -> None:
             for text, params in writes:
                 conn.execute(text, params)
             with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
-                conn.execute("UPDATE public.campaign_recipient_counts SET pending = 0")
+                conn.execute("UPDATE crm_private.campaign_recipient_counts SET pending = 0")
         counters, recount = counters_match(conn)
         assert counters == recount
 
@@ -244,7 +244,7 @@ def test_apply_recounts_when_a_counter_trigger_was_missing(crm) -> None:
 def test_service_role_may_recount_and_nobody_else(crm) -> None:
     with crm.connect() as conn:
         seed(conn, 2, 10)
-        conn.execute("UPDATE public.campaign_recipient_counts SET pending = pending + 7")
+        conn.execute("UPDATE crm_private.campaign_recipient_counts SET pending = pending + 7")
         assert as_caller(conn, {"role": "service_role"},
                          "SELECT public.recount_campaign_recipients()") == [("",)]
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
@@ -258,7 +258,7 @@ def test_service_role_may_recount_and_nobody_else(crm) -> None:
               AND grantee IN ('anon', 'authenticated', 'PUBLIC') ORDER BY 1, 2""").fetchall()
         assert privileges == [("authenticated", "SELECT")]
         assert conn.execute("SELECT relrowsecurity FROM pg_class "
-                            "WHERE oid = 'public.campaign_recipient_counts'::regclass"
+                            "WHERE oid = 'crm_private.campaign_recipient_counts'::regclass"
                             ).fetchone() == (True,)
 
 
@@ -279,3 +279,55 @@ def test_a_transaction_left_open_blocks_no_other_writer_of_its_campaign(crm) -> 
     with crm.connect() as conn:
         counters, recount = counters_match(conn)
         assert counters == recount
+
+
+def test_api_users_reach_the_counters_only_through_the_views(crm) -> None:
+    with crm.connect() as conn:
+        # Not in the API schema: PostgREST serves only the schemas it is set to expose.
+        assert conn.execute("SELECT to_regclass('public.campaign_recipient_counts')"
+                            ).fetchone() == (None,)
+        readers = conn.execute("""
+            SELECT DISTINCT v.relname FROM pg_depend AS d
+            JOIN pg_rewrite AS w ON w.oid = d.objid
+            JOIN pg_class AS v ON v.oid = w.ev_class
+            WHERE d.classid = 'pg_rewrite'::regclass
+              AND d.refobjid = 'crm_private.campaign_recipient_counts'::regclass
+              AND v.relnamespace <> 'crm_private'::regnamespace
+            ORDER BY 1""").fetchall()
+        assert readers == [("active_campaigns",), ("campaign_metrics",)]
+        # No function an API user may call through the API reads or writes them.
+        callable_ = conn.execute("""
+            SELECT p.proname FROM pg_proc AS p
+            WHERE p.pronamespace = 'public'::regnamespace
+              AND p.prosrc LIKE '%%campaign_recipient_counts%%'
+              AND (has_function_privilege('anon', p.oid, 'EXECUTE')
+                   OR has_function_privilege('authenticated', p.oid, 'EXECUTE'))""").fetchall()
+        assert callable_ == []
+        campaigns = seed(conn, 2, 4)
+        shown = as_caller(conn, VIEWER, "SELECT campaign_id, total_recipients "
+                                        "FROM public.campaign_metrics ORDER BY 1")
+        totals = conn.execute("SELECT campaign_id, count(*) FROM public.campaign_recipients "
+                              "GROUP BY 1 ORDER BY 1").fetchall()
+        assert shown == totals and [c for c, _ in shown] == campaigns
+
+
+def test_counters_of_the_api_schema_move_out_with_their_rows(crm) -> None:
+    with crm.connect() as conn:
+        seed(conn, 3, 6)
+        # Where the counters were before they moved to the private schema.
+        conn.execute("ALTER TABLE crm_private.campaign_recipient_counts SET SCHEMA public")
+        conn.execute("UPDATE public.campaign_recipient_counts SET pending = pending + 1000")
+        kept = conn.execute("SELECT campaign_id, id, pending FROM "
+                            "public.campaign_recipient_counts ORDER BY 1, 2").fetchall()
+    moved = apply_cli(crm.url)
+    assert moved.returncode == 0, moved.stderr
+    with crm.connect() as conn:
+        assert conn.execute("SELECT to_regclass('public.campaign_recipient_counts')"
+                            ).fetchone() == (None,)
+        # Moved, not rebuilt: the rows are those it had (the triggers were
+        # there all along, so nothing is recounted).
+        assert conn.execute("SELECT campaign_id, id, pending FROM "
+                            "crm_private.campaign_recipient_counts ORDER BY 1, 2"
+                            ).fetchall() == kept
+    again = apply_cli(crm.url)
+    assert again.returncode == 0 and again.stdout.startswith("No changes:"), again.stdout

@@ -96,6 +96,23 @@ def test_apply_file_after_a_manual_change_exits_1_and_changes_nothing(database, 
     assert database.scalar("SELECT to_regclass('public.campaigns')") is None
 
 
+def test_a_change_in_the_private_schema_or_to_the_plans_schemas_is_refused(database, project,
+                                                                          tmp_path):
+    out = tmp_path / "crm.plan"
+    document = make_plan(project, database.url, out)
+    assert (document["schema"], document["schemas"]) == ("public", ["public", "crm_private"])
+    # The plan covers the private schema too: a change made there since is seen.
+    database.execute("CREATE SCHEMA crm_private; CREATE TABLE crm_private.by_hand (id int)")
+    line = single_error(apply_file(out, database.url))
+    assert "the database changed since the plan was made" in line
+    database.execute("DROP SCHEMA crm_private CASCADE")
+    # A plan edited to leave the private schema out no longer matches what it was made on.
+    out.write_text(json.dumps({**document, "schemas": ["public"]}), encoding="utf-8")
+    line = single_error(apply_file(out, database.url))
+    assert "the database changed since the plan was made" in line
+    assert database.scalar("SELECT to_regclass('public.campaigns')") is None
+
+
 def test_apply_file_twice_is_refused_the_second_time(database, project, tmp_path):
     out = tmp_path / "crm.plan"
     make_plan(project, database.url, out)

@@ -320,6 +320,15 @@ def test_kind_validations_agree_with_the_config(terraform_bin, tf_env, tmp_path)
         assert (result.returncode == 0) == (not refused_any), said
 
 
+def test_one_schema_for_both_schema_variables_fails_at_plan(terraform_bin, tf_env, tmp_path):
+    tf = Terraform(terraform_bin, copy_module(tmp_path / "terraform"), tf_env)
+    tf.init()
+    result = tf.run("plan", "-input=false", "-var", "host=localhost",
+                    *_var_args({"schema": "crm", "private_schema": "crm"}))
+    assert result.returncode == 1
+    assert "The private_schema must not be the same schema as schema." in _flat(result.stderr)
+
+
 def _insert_rows(db: FreshDatabase) -> list[tuple]:
     db.execute("""
         INSERT INTO public.campaigns (name, status)
@@ -471,7 +480,8 @@ def test_password_from_environment_never_shown_or_stored(terraform_bin, psql_bin
     assert "Apply complete! Resources: 1 added" in outputs[2]
     # The recommended route keeps psql's output visible.
     assert "(output suppressed" not in outputs[2]
-    assert database.scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == \
+    assert database.scalar("SELECT count(*) FROM pg_tables "
+                           "WHERE schemaname IN ('public', 'crm_private')") == \
         len(load_config(REPO / "supabase-init.hcl").objects.tables)
     state = tf.state_text()
     assert '"sql_sha256"' in state

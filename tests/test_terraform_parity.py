@@ -34,6 +34,7 @@ BATCH_SIZE = 200
 # string "0" for the string variable.
 TFVARS = '''# staging
 schema            = "crm_staging"
+private_schema    = "crm_staging_private"
 lock_timeout      = "1500ms"
 statement_timeout = 0
 '''
@@ -250,9 +251,7 @@ def oracle(terraform_bin: str, tmp_path_factory: pytest.TempPathFactory) -> Orac
     (tf / "batch.json").write_text(json.dumps(cases, ensure_ascii=False), encoding="utf-8")
     committed = json.dumps(str(project / TPL))
     outputs = [
-        'variable "schema" {\n  type = string\n}\n',
-        'variable "lock_timeout" {\n  type = string\n}\n',
-        'variable "statement_timeout" {\n  type = string\n}\n',
+        *(f'variable "{name}" {{\n  type = string\n}}\n' for name in defaults),
         'output "batch" {\n  value = {\n'
         '    for id, vars in jsondecode(file("${path.module}/batch.json")) :\n'
         '    id => templatefile("${path.module}/batch/${id}.tpl", vars)\n  }\n}\n',
@@ -260,9 +259,8 @@ def oracle(terraform_bin: str, tmp_path_factory: pytest.TempPathFactory) -> Orac
         f'{hcl_map({**defaults, "schema": "crm"})})\n}}\n',
     ]
     for case_id, (_, overrides) in PARITY_CASES.items():
-        variables = ("{ schema = var.schema, lock_timeout = var.lock_timeout, "
-                     "statement_timeout = var.statement_timeout }" if overrides is None
-                     else hcl_map({**defaults, **overrides}))
+        variables = ("{ " + ", ".join(f"{name} = var.{name}" for name in defaults) + " }"
+                     if overrides is None else hcl_map({**defaults, **overrides}))
         outputs.append(f'output "{case_id}" {{\n  value = templatefile({committed}, '
                        f'{variables})\n}}\n')
     (tf / "main.tf").write_text("\n".join(outputs), encoding="utf-8")

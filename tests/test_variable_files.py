@@ -207,15 +207,15 @@ def test_undeclared_names_warn_once_with_file_line_and_nearest_name(clean_projec
     resolved = resolve_variables_with_warnings(config, sources)
 
     assert isinstance(resolved, ResolvedVariables)
-    assert resolved.values == {"schema": "public", "lock_timeout": "2s",
-                               "statement_timeout": "5min"}
+    assert resolved.values == {"schema": "public", "private_schema": "crm_private",
+                               "lock_timeout": "2s", "statement_timeout": "5min"}
     assert resolved.values == resolve_variables(config, sources)
     assert resolved.warnings == (
         f"{auto}:1: value for undeclared variable 'shcema' is ignored: neither "
         "supabase-init.hcl nor the Terraform module declares it (did you mean 'schema'?)",
         f"{auto}:3: value for undeclared variable 'zzz' is ignored: neither supabase-init.hcl "
-        "nor the Terraform module declares it (declared: schema, lock_timeout, "
-        "statement_timeout)",
+        "nor the Terraform module declares it (declared: schema, private_schema, "
+        "lock_timeout, statement_timeout)",
         f"{extra}:3: value for undeclared variable 'statment_timeout' is ignored: neither "
         "supabase-init.hcl nor the Terraform module declares it (did you mean "
         "'statement_timeout'?)",

@@ -124,3 +124,14 @@ def test_values_postgresql_takes_as_meant_are_accepted(clean_project: Path, name
                                                       value: str) -> None:
     result = run_cli("render", "-C", str(clean_project), "-var", f"{name}={value}")
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("value", ["public", "crm_private"])
+def test_two_schema_variables_naming_one_schema_are_refused(clean_project: Path,
+                                                            value: str) -> None:
+    other = "private_schema" if value == "public" else "schema"
+    result = run_cli("render", "-C", str(clean_project), "-var", f"{other}={value}")
+    assert result.returncode == 1 and result.stdout == "", result.stdout[:300]
+    (line,) = result.stderr.splitlines()
+    assert line == (f"Error: the variables schema and private_schema both name schema "
+                    f"'{value}': the objects of each need a schema of their own"), line

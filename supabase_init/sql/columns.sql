@@ -4,10 +4,10 @@
 -- (relation 0): naming the table would open it, and wait for its lock, once
 -- per table.
 WITH rel AS (
-    SELECT c.oid, c.relname
+    SELECT c.oid, CASE WHEN n.nspname = %(schema)s THEN '' ELSE n.nspname || '.' END || c.relname AS relname
     FROM pg_catalog.pg_class AS c
     JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-    WHERE n.nspname = %(schema)s
+    WHERE n.nspname = ANY (%(schemas)s::text[])
       AND c.relkind IN ('r', 'p', 'f')
       AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend AS e
                       WHERE e.classid = 'pg_catalog.pg_class'::pg_catalog.regclass

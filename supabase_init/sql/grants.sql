@@ -1,5 +1,5 @@
--- Privileges of the managed roles and PUBLIC on the schema, its relations,
--- their columns and its functions: one row per (object, grantee). A NULL ACL
+-- Privileges of the managed roles and PUBLIC on the schemas, their relations,
+-- their columns and their functions: one row per (object, grantee). A NULL ACL
 -- means the built-in default (acldefault), e.g. EXECUTE for PUBLIC on a new
 -- function. The MAINTAIN that comes with ALL on PostgreSQL 17+ is left out, so
 -- that servers before and after 17 read the same: it is the one a grantee
@@ -12,7 +12,9 @@ WITH managed AS (
     SELECT 0, 'PUBLIC'
 ),
 target AS (
-    SELECT n.oid AS nspoid FROM pg_catalog.pg_namespace AS n WHERE n.nspname = %(schema)s
+    SELECT n.oid AS nspoid,
+           CASE WHEN n.nspname = %(schema)s THEN '' ELSE n.nspname || '.' END AS prefix
+    FROM pg_catalog.pg_namespace AS n WHERE n.nspname = ANY (%(schemas)s::text[])
 ),
 acl AS (
     SELECT 'schema ' || n.nspname AS object, 'schema ' || n.nspname AS parent,
@@ -21,16 +23,17 @@ acl AS (
     UNION ALL
     SELECT CASE c.relkind WHEN 'S' THEN 'sequence ' WHEN 'v' THEN 'view '
                           WHEN 'm' THEN 'materialized view ' WHEN 'f' THEN 'foreign table '
-                          ELSE 'table ' END || c.relname AS object,
+                          ELSE 'table ' END || target.prefix || c.relname AS object,
            NULL,
            coalesce(c.relacl, pg_catalog.acldefault(
                CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner))
     FROM pg_catalog.pg_class AS c JOIN target ON target.nspoid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
     UNION ALL
-    SELECT 'column ' || c.relname || '.' || att.attname,
+    SELECT 'column ' || target.prefix || c.relname || '.' || att.attname,
            CASE c.relkind WHEN 'v' THEN 'view ' WHEN 'm' THEN 'materialized view '
-                          WHEN 'f' THEN 'foreign table ' ELSE 'table ' END || c.relname,
+                          WHEN 'f' THEN 'foreign table ' ELSE 'table ' END
+               || target.prefix || c.relname,
            att.attacl
     FROM pg_catalog.pg_attribute AS att
     JOIN pg_catalog.pg_class AS c ON c.oid = att.attrelid
@@ -38,7 +41,7 @@ acl AS (
     WHERE att.attacl IS NOT NULL AND att.attnum > 0 AND NOT att.attisdropped
     UNION ALL
     SELECT CASE p.prokind WHEN 'p' THEN 'procedure ' ELSE 'function ' END
-               || p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')',
+               || target.prefix || p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')',
            NULL,
            coalesce(p.proacl, pg_catalog.acldefault('f', p.proowner))
     FROM pg_catalog.pg_proc AS p JOIN target ON target.nspoid = p.pronamespace

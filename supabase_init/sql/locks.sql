@@ -1,9 +1,10 @@
 -- The relation locks this backend holds (run inside the transaction, after
 -- the script): what the script's statements took, as PostgreSQL granted
 -- them. Relations dropped again in the transaction (a temporary twin) are
--- gone from pg_class and so left out. With a schema given, so are that
--- schema's relations whose names are not in the list of existing ones: the
--- transaction created them, and no other session can see them yet. A locked
+-- gone from pg_class and so left out. With schemas given, so are their
+-- relations whose names (as a snapshot names them) are not in the list of
+-- existing ones: the transaction created them, and no other session can see
+-- them yet. A locked
 -- relation's size is read without waiting: this backend already holds a
 -- lock on it.
 SELECT n.nspname AS schema,
@@ -24,6 +25,7 @@ WHERE l.locktype = 'relation'
                     WHERE d.datname = pg_catalog.current_database())
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname !~ '^pg_(toast|temp)'
-  AND (%(schema)s::text IS NULL OR n.nspname <> %(schema)s
-       OR c.relname = ANY (%(existing)s::text[]))
+  AND (%(schema)s::text IS NULL OR n.nspname <> ALL (%(schemas)s::text[])
+       OR CASE WHEN n.nspname = %(schema)s THEN '' ELSE n.nspname || '.' END || c.relname
+          = ANY (%(existing)s::text[]))
 ORDER BY 1, 2, 4

@@ -1,7 +1,7 @@
 -- Row level security policies; roles sorted, 0 is PUBLIC.
 SELECT 'policy' AS kind,
-       c.relname || '.' || p.polname AS name,
-       'table ' || c.relname AS parent,
+       CASE WHEN n.nspname = %(schema)s THEN '' ELSE n.nspname || '.' END || c.relname || '.' || p.polname AS name,
+       'table ' || CASE WHEN n.nspname = %(schema)s THEN '' ELSE n.nspname || '.' END || c.relname AS parent,
        jsonb_strip_nulls(jsonb_build_object(
            'permissive', p.polpermissive,
            'command', CASE p.polcmd WHEN '*' THEN 'ALL' WHEN 'r' THEN 'SELECT'
@@ -16,4 +16,4 @@ SELECT 'policy' AS kind,
 FROM pg_catalog.pg_policy AS p
 JOIN pg_catalog.pg_class AS c ON c.oid = p.polrelid
 JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-WHERE n.nspname = %(schema)s
+WHERE n.nspname = ANY (%(schemas)s::text[])

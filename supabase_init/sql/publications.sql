@@ -18,7 +18,7 @@ FROM pg_catalog.pg_publication AS p
 WHERE p.pubname = ANY (%(publications)s::text[])
 UNION ALL
 SELECT 'published table',
-       p.pubname || '.' || c.relname,
+       p.pubname || '.' || CASE WHEN n.nspname = %(schema)s THEN '' ELSE n.nspname || '.' END || c.relname,
        'publication ' || p.pubname,
        jsonb_strip_nulls(jsonb_build_object(
            'columns', (SELECT pg_catalog.array_agg(a.attname::text ORDER BY a.attnum)
@@ -31,4 +31,4 @@ JOIN pg_catalog.pg_publication AS p ON p.oid = r.prpubid
 JOIN pg_catalog.pg_class AS c ON c.oid = r.prrelid
 JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
 WHERE p.pubname = ANY (%(publications)s::text[])
-  AND n.nspname = %(schema)s
+  AND n.nspname = ANY (%(schemas)s::text[])

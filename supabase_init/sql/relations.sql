@@ -1,10 +1,12 @@
--- Tables, views, materialized views and sequences of the schema (objects that
--- belong to an extension are the extension's business).
+-- Tables, views, materialized views and sequences of the schemas (objects that
+-- belong to an extension are the extension's business). A name outside the
+-- first schema, the API schema, is qualified ("private.counts"): every query
+-- names objects so.
 SELECT CASE c.relkind
            WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view'
            WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence'
            ELSE 'foreign table' END AS kind,
-       c.relname AS name,
+       CASE WHEN n.nspname = %(schema)s THEN '' ELSE n.nspname || '.' END || c.relname AS name,
        NULL::text AS parent,
        jsonb_strip_nulls(jsonb_build_object(
            'partitioned', CASE WHEN c.relkind = 'p' THEN true END,
@@ -20,7 +22,7 @@ SELECT CASE c.relkind
                FROM pg_catalog.pg_sequence AS s WHERE s.seqrelid = c.oid) END)) AS attrs
 FROM pg_catalog.pg_class AS c
 JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-WHERE n.nspname = %(schema)s
+WHERE n.nspname = ANY (%(schemas)s::text[])
   AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend AS d
                   WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass

@@ -1,4 +1,4 @@
--- The managed roles' attributes, and the schema itself.
+-- The managed roles' attributes, and the schemas themselves.
 -- Every snapshot query returns (kind, name, parent, attrs): parent is the
 -- object a row belongs to ("table campaigns"), attrs a jsonb of what is
 -- compared. OIDs never appear; arrays are sorted.
@@ -17,4 +17,4 @@ WHERE r.rolname = ANY (%(roles)s::text[])
 UNION ALL
 SELECT 'schema', n.nspname, NULL, jsonb_build_object('owner', pg_catalog.pg_get_userbyid(n.nspowner))
 FROM pg_catalog.pg_namespace AS n
-WHERE n.nspname = %(schema)s
+WHERE n.nspname = ANY (%(schemas)s::text[])
