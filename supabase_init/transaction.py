@@ -10,6 +10,7 @@ real target. Never prints, never reads the config.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -294,7 +295,6 @@ class Comparison:
     committed: bool
     before: Snapshot
     after: Snapshot
-    changes: list[Change] = field(default_factory=list)
     # Locks the run held on relations that existed before it (a relation it
     # creates is locked by its creation and matters to nobody else).
     locks: list[HeldLock] = field(default_factory=list)
@@ -302,6 +302,15 @@ class Comparison:
     built_concurrently: tuple[str, ...] = ()
     # What the ``inspect`` callable returned (e.g. the lint of the planned state).
     inspected: Any = None
+
+    @functools.cached_property
+    def changes(self) -> list[Change]:
+        """What turns ``before`` into ``after``, in display order: diffed when first
+        asked for, so a run whose changes nobody shows (``apply --quiet``) does not
+        describe the 14,000 items a first apply of 1,000 tables creates."""
+        from .introspect import diff_snapshots
+
+        return diff_snapshots(self.before, self.after)
 
     @property
     def changed(self) -> bool:
@@ -363,7 +372,7 @@ def run_and_compare(dsn: str, sql: str | Sequence[Statement], *, schema: str,
     """
 
     from .db import connect
-    from .introspect import diff_snapshots, snapshot_catalog
+    from .introspect import snapshot_catalog
 
     def snapshot(conn: psycopg.Connection[Any]) -> Snapshot:
         return snapshot_catalog(conn, schema=schema, roles=roles, publications=publications,
@@ -381,7 +390,6 @@ def run_and_compare(dsn: str, sql: str | Sequence[Statement], *, schema: str,
     assert run.before is not None and run.after is not None
     return Comparison(statements=run.statements, seconds=run.seconds,
                       committed=run.committed, before=run.before, after=run.after,
-                      changes=diff_snapshots(run.before, run.after),
                       locks=run.locks, built_concurrently=built,
                       inspected=run.inspected)
 

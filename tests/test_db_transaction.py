@@ -109,14 +109,14 @@ def test_a_snapshot_of_two_schemas_names_the_others_objects_with_their_schema(da
         CREATE TABLE hidden.counts (id int PRIMARY KEY, n int NOT NULL DEFAULT 0);
         CREATE INDEX counts_n ON hidden.counts (n);
         ALTER TABLE hidden.counts ENABLE ROW LEVEL SECURITY;
-        CREATE POLICY readers ON hidden.counts FOR SELECT TO anon USING (true);
+        CREATE POLICY readers ON hidden.counts FOR SELECT TO PUBLIC USING (true);
         CREATE FUNCTION hidden.total() RETURNS bigint LANGUAGE sql AS 'SELECT 1';
-        GRANT USAGE ON SCHEMA hidden TO anon;
-        GRANT SELECT ON hidden.counts TO anon;""")
+        GRANT USAGE ON SCHEMA hidden TO PUBLIC;
+        GRANT SELECT ON hidden.counts TO PUBLIC;""")
     with psycopg.connect(database.url) as conn:
-        one = snapshot_catalog(conn, schema="public", roles=["anon"])
-        both = snapshot_catalog(conn, schema="public", roles=["anon"], schemas=["hidden"])
-        before = snapshot_catalog(conn, schema="public", roles=["anon"], schemas=["hidden"])
+        one = snapshot_catalog(conn, schema="public", roles=[])
+        both = snapshot_catalog(conn, schema="public", roles=[], schemas=["hidden"])
+        before = snapshot_catalog(conn, schema="public", roles=[], schemas=["hidden"])
         conn.execute("CREATE TABLE hidden.made_here (id int)")
         conn.execute("LOCK TABLE hidden.counts IN SHARE MODE")
         locks = {(lock.schema, lock.name) for lock in read_locks(conn, before)}
@@ -128,10 +128,20 @@ def test_a_snapshot_of_two_schemas_names_the_others_objects_with_their_schema(da
         ("schema", "hidden"), ("table", "hidden.counts"), ("column", "hidden.counts.id"),
         ("column", "hidden.counts.n"), ("constraint", "hidden.counts.counts_pkey"),
         ("index", "hidden.counts_n"), ("policy", "hidden.counts.readers"),
-        ("function", "hidden.total()"), ("grant", "schema hidden to anon"),
-        ("grant", "table hidden.counts to anon"), ("grant", "function hidden.total() to PUBLIC"),
+        ("function", "hidden.total()"), ("grant", "schema hidden to PUBLIC"),
+        ("grant", "table hidden.counts to PUBLIC"), ("grant", "function hidden.total() to PUBLIC"),
     }
     assert both.get("column", "hidden.counts.n").parent == "table hidden.counts"  # type: ignore[union-attr]
     assert both.get("table", "shown") == one.get("table", "shown")
     # Relations of the other schema that existed before are reported, those made since are not.
     assert ("hidden", "counts") in locks and ("hidden", "made_here") not in locks
+
+
+def test_the_changes_are_diffed_when_first_asked_for(database):
+    result = transaction.run_and_compare(database.url, "CREATE TABLE public.t (id int);",
+                                         schema="public", roles=[], commit=False)
+    # Nothing has asked yet (apply --quiet never does).
+    assert "changes" not in vars(result)
+    assert [(c.action, c.kind, c.name) for c in result.changes] == [
+        ("create", "table", "t"), ("create", "column", "t.id")]
+    assert result.changes == diff_snapshots(result.before, result.after) and result.changed
