@@ -98,11 +98,18 @@ objects "private_schema" {
 
 # Grants are declarative: on the objects above, each role ends up with exactly
 # these privileges (anything else granted to these roles or PUBLIC is revoked).
-# schema = true: on each schema the objects are in.
+# A schema grant names the variables of its schemas (schema = true: all).
 grant "schema_usage" {
   roles      = ["anon", "authenticated", "service_role"]
   privileges = ["USAGE"]
-  schema     = true
+  schemas    = ["schema"]
+}
+
+# anon gets nothing in the private schema, not even USAGE.
+grant "private_schema_usage" {
+  roles      = ["authenticated", "service_role"]
+  privileges = ["USAGE"]
+  schemas    = ["private_schema"]
 }
 
 grant "service_role_tables" {

@@ -99,7 +99,8 @@ class Grant:
     roles: tuple[str, ...]
     privileges: tuple[str, ...]
     kind: str  # one of OBJECT_KINDS or "schema"
-    objects: tuple[str, ...]  # resolved names ("*" expanded); empty for "schema"
+    # Resolved names ("*" expanded); for "schema", the variables naming the schemas.
+    objects: tuple[str, ...]
     line: int
 
 
@@ -229,7 +230,7 @@ class Config:
         """Role → privileges the config gives on one object (merged over grants)."""
         merged: dict[str, list[str]] = {r: [] for r in self.role_names}
         for grant in self.grants:
-            if grant.kind == kind and (kind == "schema" or name in grant.objects):
+            if grant.kind == kind and name in grant.objects:
                 for role in grant.roles:
                     merged[role].extend(p for p in grant.privileges if p not in merged[role])
         order = PRIVILEGES[kind]
@@ -632,7 +633,7 @@ def _objects(blocks: list[Block], path: Path, variables: list[Variable]) -> Obje
 def _grant(block: Block, path: Path, roles: tuple[str, ...], objects: Objects) -> Grant:
     (name,) = _labels(block, 1, 'grant "name" { ... }', path)
     r = _Reader(block, f"grant {excerpt(name)}", path)
-    r.check_keys(("roles", "privileges", "schema") + OBJECT_KINDS)
+    r.check_keys(("roles", "privileges", "schema", "schemas") + OBJECT_KINDS)
     grant_roles = r.string_list("roles", required=True) or ()
     if not grant_roles:
         raise r.fail("roles must not be empty", r.attr("roles"))
@@ -644,12 +645,26 @@ def _grant(block: Block, path: Path, roles: tuple[str, ...], objects: Objects) -
     schema = r.boolean("schema", False)
     if schema:
         kinds.append("schema")
+    if "schemas" in block.attributes:
+        kinds.append("schemas")
     if len(kinds) != 1:
-        raise r.fail("give exactly one of schema = true, tables, views, sequences, functions"
-                     + (f" (found {', '.join(kinds)})" if kinds else ""))
+        raise r.fail("give exactly one of schema = true, schemas, tables, views, sequences, "
+                     "functions" + (f" (found {', '.join(kinds)})" if kinds else ""))
     kind = kinds[0]
-    names: tuple[str, ...] = ()
-    if kind != "schema":
+    # A schema grant's objects are the variables naming its schemas: every
+    # managed schema for schema = true, else the ones listed.
+    names: tuple[str, ...] = objects.schema_variables
+    if kind == "schemas":
+        kind = "schema"
+        names = r.string_list("schemas") or ()
+        if not names:
+            raise r.fail("schemas must not be empty", r.attr("schemas"))
+        for item in names:
+            if item not in objects.schema_variables:
+                raise r.fail(f"schemas: {excerpt(item)} is not the variable of a managed "
+                             f"schema ({', '.join(objects.schema_variables)})",
+                             r.attr("schemas"))
+    elif kind != "schema":
         listed = r.string_list(kind) or ()
         known = objects.names(kind)
         if not listed:

@@ -286,6 +286,10 @@ def test_api_users_reach_the_counters_only_through_the_views(crm) -> None:
         # Not in the API schema: PostgREST serves only the schemas it is set to expose.
         assert conn.execute("SELECT to_regclass('public.campaign_recipient_counts')"
                             ).fetchone() == (None,)
+        assert conn.execute("""
+            SELECT r, has_schema_privilege(r, 'crm_private', 'USAGE')
+            FROM unnest(ARRAY['anon', 'authenticated', 'service_role']) AS r""").fetchall() == [
+            ("anon", False), ("authenticated", True), ("service_role", True)]
         readers = conn.execute("""
             SELECT DISTINCT v.relname FROM pg_depend AS d
             JOIN pg_rewrite AS w ON w.oid = d.objid
