@@ -190,7 +190,7 @@ class Objects:
         (for the templates, which converge each schema's objects on their own)."""
         return [e for e in entries if self.schema_variable(e[at]) == variable]
 
-    @property
+    @functools.cached_property
     def schema_variables(self) -> tuple[str, ...]:
         """The variables naming the schemas the objects are in, "schema" first."""
         others = dict.fromkeys(v for _, v in self.placements)
@@ -653,8 +653,10 @@ def _grant(block: Block, path: Path, roles: tuple[str, ...], objects: Objects) -
     kind = kinds[0]
     # A schema grant's objects are the variables naming its schemas: every
     # managed schema for schema = true, else the ones listed.
-    names: tuple[str, ...] = objects.schema_variables
-    if kind == "schemas":
+    names: tuple[str, ...] = ()
+    if kind == "schema":
+        names = objects.schema_variables
+    elif kind == "schemas":
         kind = "schema"
         names = r.string_list("schemas") or ()
         if not names:
@@ -664,7 +666,7 @@ def _grant(block: Block, path: Path, roles: tuple[str, ...], objects: Objects) -
                 raise r.fail(f"schemas: {excerpt(item)} is not the variable of a managed "
                              f"schema ({', '.join(objects.schema_variables)})",
                              r.attr("schemas"))
-    elif kind != "schema":
+    else:
         listed = r.string_list(kind) or ()
         known = objects.names(kind)
         if not listed:

@@ -4,9 +4,8 @@
 -- gone from pg_class and so left out. With schemas given, so are their
 -- relations whose names (as a snapshot names them) are not in the list of
 -- existing ones: the transaction created them, and no other session can see
--- them yet. A locked
--- relation's size is read without waiting: this backend already holds a
--- lock on it.
+-- them yet. A locked relation's size is read without waiting: this backend
+-- already holds a lock on it.
 SELECT n.nspname AS schema,
        c.relname AS name,
        CASE c.relkind
@@ -25,7 +24,7 @@ WHERE l.locktype = 'relation'
                     WHERE d.datname = pg_catalog.current_database())
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname !~ '^pg_(toast|temp)'
-  AND (%(schema)s::text IS NULL OR n.nspname <> ALL (%(schemas)s::text[])
+  AND (n.nspname <> ALL (%(schemas)s::text[])
        OR CASE WHEN n.nspname = %(schema)s THEN '' ELSE n.nspname || '.' END || c.relname
           = ANY (%(existing)s::text[]))
 ORDER BY 1, 2, 4
