@@ -335,7 +335,7 @@ def apply(ctx: typer.Context, plan_file: PlanFileArg = None, project: ProjectOpt
 
 PlanJsonOpt = Annotated[bool, typer.Option(
     "--json", help="Print one JSON object on stdout (format_version, command, status, "
-    "database, schema, summary, changes; see the README).")]
+    "database, schema, summary, changes; see docs/plan-verify.md).")]
 DetailedExitcodeOpt = Annotated[bool, typer.Option(
     "--detailed-exitcode", help="Exit 0 when there are no changes, 2 when there are "
     "(1 is an error), as terraform plan -detailed-exitcode.")]
@@ -351,7 +351,7 @@ DatabaseUrlsOpt = Annotated[list[str] | None, typer.Option(
     show_default=False)]
 TargetsOpt = Annotated[Path | None, typer.Option(
     "--targets", metavar="FILE", help="Check every database listed in a targets file "
-    "(HCL target blocks, each with a database_url and optional vars; see the README).",
+    "(HCL target blocks, each with a database_url and optional vars; see docs/targets.md).",
     dir_okay=False, show_default=False)]
 ParallelismOpt = Annotated[int, typer.Option(
     "--parallelism", metavar="N", min=1, help="With several targets: how many are checked at "
@@ -469,7 +469,7 @@ StaticOpt = Annotated[bool, typer.Option(
     "--static", help="No database at all: only the rules with a static form (config, "
     "templates and rendered SQL).")]
 LintFormatOpt = Annotated[LintFormat, typer.Option(
-    "--format", help="text (grouped by level), json (versioned, see the README), sarif "
+    "--format", help="text (grouped by level), json (versioned, see docs/lint.md), sarif "
     "(SARIF 2.1.0, for code scanning) or github (workflow annotations).")]
 FailOnOpt = Annotated[LintLevel, typer.Option(
     "--fail-on", help="Exit 2 when a finding at this level or a more severe one exists.")]

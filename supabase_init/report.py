@@ -2,7 +2,7 @@
 
 Pure formatting of result objects into strings (and the terminal progress
 line, ``StatementProgress``); the CLI writes them out. The JSON documents'
-keys are the stable interface described in the README. Never touches a
+keys are the stable interface described in docs/. Never touches a
 database, never reads the config.
 """
 
@@ -101,7 +101,7 @@ def apply_text(result: Comparison, target: Target) -> str:
 
 
 def apply_json(result: Comparison, target: Target) -> str:
-    """The ``apply --json`` document (README: "apply")."""
+    """The ``apply --json`` document (docs/apply.md)."""
     counts = result.counts()
     server = target.server
     return json.dumps({
@@ -203,7 +203,7 @@ def verify_text(changes: Sequence[Change], *, schema: str, target: str,
 
 def as_json(command: str, changes: Sequence[Change], *, schema: str,
             target: str, schemas: Sequence[str] = ()) -> dict[str, Any]:
-    """The ``--json`` document of plan and verify (README: "JSON output")."""
+    """The ``--json`` document of plan and verify (docs/plan-verify.md: "JSON output")."""
     if command == "verify":
         status = "drifted" if changes else "in_sync"
     else:
@@ -541,7 +541,7 @@ def _rule_json(rule: Rule) -> dict[str, Any]:
 
 
 def lint_json(result: LintResult, database: str | None, fail_on: str) -> str:
-    """The ``lint --format json`` document (README: "lint")."""
+    """The ``lint --format json`` document (docs/lint.md)."""
     return json.dumps({
         "format_version": LINT_FORMAT_VERSION,
         "command": "lint",

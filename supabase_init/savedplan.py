@@ -7,8 +7,8 @@ DSN, the server's system identifier, the database's name and oid) and a
 fingerprint of the catalog snapshot the plan started from. ``apply FILE``
 runs that SQL only when, inside its transaction and under the script's
 advisory lock, the database is the same one and its catalog still has that
-fingerprint. The format (JSON, ``format_version``) is described in the
-README. Never prints; reads and writes only plan files.
+fingerprint. The format (JSON, ``format_version``) is described in
+docs/saved-plans.md. Never prints; reads and writes only plan files.
 """
 
 from __future__ import annotations

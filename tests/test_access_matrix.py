@@ -1,6 +1,6 @@
 """Who may do what, cell by cell, the way PostgREST runs each request.
 
-The expected results are README.md's access matrix, read from the README
+The expected results are docs/crm.md's access matrix, read from that page
 itself, so the two cannot drift apart. Each request logs in as
 `authenticator` (with its password), then, as PostgREST does:
 `BEGIN; SET LOCAL ROLE <the JWT's role>; SELECT set_config('request.jwt.claims',
@@ -27,12 +27,12 @@ from apply_helpers import apply_cli
 from conftest import REPO
 from supabase_init import api
 
-README = REPO / "README.md"
+CRM_PAGE = REPO / "docs" / "crm.md"
 MATRIX_HEADER = "| table or view | command |"
 RESULTS = ("yes", "no rows", "error")
 COMMANDS = ("SELECT", "INSERT", "UPDATE", "DELETE")
 
-# README column → caller.
+# Matrix column → caller.
 CALLERS = {
     "`anon`": "anon",
     "`authenticated`, no level": "no_level",
@@ -66,11 +66,11 @@ def _cells(line: str) -> list[str]:
     return [cell.strip() for cell in line.strip().strip("|").split("|")]
 
 
-def readme_matrix() -> dict[tuple[str, str], dict[str, str]]:
-    """(table or view, command) → caller → expected result, from README.md."""
-    lines = README.read_text(encoding="utf-8").splitlines()
+def documented_matrix() -> dict[tuple[str, str], dict[str, str]]:
+    """(table or view, command) → caller → expected result, from docs/crm.md."""
+    lines = CRM_PAGE.read_text(encoding="utf-8").splitlines()
     starts = [i for i, line in enumerate(lines) if line.startswith(MATRIX_HEADER)]
-    assert len(starts) == 1, f"README.md needs exactly one table starting {MATRIX_HEADER!r}"
+    assert len(starts) == 1, f"docs/crm.md needs exactly one table starting {MATRIX_HEADER!r}"
     header = _cells(lines[starts[0]])
     assert header[2:] == list(CALLERS), header
     matrix: dict[tuple[str, str], dict[str, str]] = {}
@@ -79,20 +79,20 @@ def readme_matrix() -> dict[tuple[str, str], dict[str, str]]:
             break
         target, command, *results = _cells(line)
         name = re.fullmatch(r"`([a-z_0-9]+)`(?: \(view\))?", target)
-        assert name, f"README matrix: {target!r} is not `name` or `name` (view)"
+        assert name, f"docs/crm.md matrix: {target!r} is not `name` or `name` (view)"
         assert command in COMMANDS and len(results) == len(CALLERS), line
         assert set(results) <= set(RESULTS), line
         key = (name.group(1), command)
-        assert key not in matrix, f"README matrix lists {key} twice"
+        assert key not in matrix, f"docs/crm.md matrix lists {key} twice"
         matrix[key] = dict(zip(CALLERS.values(), results, strict=True))
     return matrix
 
 
-def test_readme_matrix_covers_every_table_command_and_view():
+def test_documented_matrix_covers_every_table_command_and_view():
     objects = api.Project.load(REPO).config.objects
     expected = {(t, c) for t in objects.tables for c in COMMANDS}
     expected |= {(v, "SELECT") for v in objects.views}
-    assert set(readme_matrix()) == expected
+    assert set(documented_matrix()) == expected
 
 
 # --------------------------------------------------------------------------
@@ -240,8 +240,8 @@ def request(conn: psycopg.Connection, caller: str, text: str, *params: object,
         return "error", []
 
 
-def test_every_cell_of_the_readme_matrix(target: Target):
-    matrix = readme_matrix()
+def test_every_cell_of_the_documented_matrix(target: Target):
+    matrix = documented_matrix()
     wrong = []
     with psycopg.connect(target.authenticator_url, autocommit=True) as conn:
         assert conn.execute("SELECT current_user").fetchone() == ("authenticator",)
@@ -249,7 +249,7 @@ def test_every_cell_of_the_readme_matrix(target: Target):
             for caller, want in expected.items():
                 got, _ = request(conn, caller, statement(name, command))
                 if got != want:
-                    wrong.append(f"{command} {name} as {caller}: README says {want}, got {got}")
+                    wrong.append(f"{command} {name} as {caller}: crm.md says {want}, got {got}")
     assert not wrong, "\n".join(wrong)
 
 
@@ -328,24 +328,24 @@ def test_a_reapply_recreates_no_policy(target: Target):
     assert len(before) == len(api.Project.load(REPO).config.policies)
 
 
-def _readme_sql_for_a_level() -> str:
-    text = README.read_text(encoding="utf-8")
-    section = text[text.index("### Giving a user a level"):]
+def _documented_sql_for_a_level() -> str:
+    text = CRM_PAGE.read_text(encoding="utf-8")
+    section = text[text.index("## Giving a user a level"):]
     match = re.search(r"```sql\n(.*?)```", section, re.DOTALL)
-    assert match, "README.md: no SQL under 'Giving a user a level'"
+    assert match, "docs/crm.md: no SQL under 'Giving a user a level'"
     assert "'<user id>'" in match.group(1)
     return match.group(1)
 
 
-def test_the_readme_sql_gives_a_user_a_level(supabase_database):
-    """The README's UPDATE of auth.users, run as postgres, makes a user an operator
+def test_the_documented_sql_gives_a_user_a_level(supabase_database):
+    """docs/crm.md's UPDATE of auth.users, run as postgres, makes a user an operator
     once Supabase Auth puts raw_app_meta_data into their JWT as app_metadata."""
     db = supabase_database
     target = Target("supabase", db.url, db.url_as("authenticator"))
     provision(target, db)
     user = SUBS["no_level"]
     with db.connect() as conn:
-        conn.execute(_readme_sql_for_a_level().replace("'<user id>'", f"'{user}'"))
+        conn.execute(_documented_sql_for_a_level().replace("'<user id>'", f"'{user}'"))
         app_metadata = conn.execute("SELECT raw_app_meta_data FROM auth.users WHERE id = %s",
                                     (user,)).fetchone()[0]
     assert app_metadata == {"provider": "email", "crm_role": "operator"}

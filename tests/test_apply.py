@@ -143,16 +143,23 @@ def test_apply_usage_errors_exit_1(database):
     assert unknown.returncode == 1 and unknown.stderr.startswith("Error:")
 
 
-def test_apply_help_and_readme():
+def test_apply_help_and_docs():
     out = run_cli("apply", "--help")
     assert out.returncode == 0
-    for option in ("--database-url", "--embedded", "--keep", "--lock-timeout",
-                   "--statement-timeout", "--json", "--quiet", "-var", "-var-file"):
+    options = ("--database-url", "--embedded", "--keep", "--lock-timeout",
+               "--statement-timeout", "--json", "--quiet", "-var", "-var-file")
+    for option in options:
         assert option in out.stdout
     assert "Example:" in out.stdout and "supabase-init apply --embedded" in out.stdout
     readme = (REPO / "README.md").read_text()
     assert "| `supabase-init apply" in readme
     assert "supabase-init apply --embedded" in readme
+    # The commands page lists every option of apply in its row.
+    commands = (REPO / "docs" / "commands.md").read_text()
+    row = next(line for line in commands.splitlines() if line.startswith("| `supabase-init apply"))
+    for option in options:
+        assert option in row, option
+    assert (REPO / "docs" / "apply.md").read_text().startswith("# `supabase-init apply`")
 
 
 def test_progress_is_shown_on_a_terminal_for_long_scripts(database, project):

@@ -144,22 +144,21 @@ def test_every_module_says_what_it_owns() -> None:
         assert doc and len(doc.split()) >= 8, name
 
 
-def architecture_section() -> str:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    return readme.split("## Architecture", 1)[1].split("\n## ", 1)[0]
+def architecture_page() -> str:
+    return (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
 
 
-def test_the_readme_picture_names_every_module() -> None:
-    section = architecture_section()
+def test_the_architecture_picture_names_every_module() -> None:
+    section = architecture_page()
     missing = [name for name in package_modules() if name not in section]
     assert not missing, missing
 
 
-def test_the_readme_api_example_runs(database, capsys) -> None:
+def test_the_architecture_api_example_runs(database, capsys) -> None:
     import os
     import re
 
-    code = re.search(r"```python\n(.*?)```", architecture_section(), re.DOTALL)
+    code = re.search(r"```python\n(.*?)```", architecture_page(), re.DOTALL)
     assert code is not None
     source = code.group(1).replace('"postgresql://postgres@localhost/postgres"',
                                    repr(database.url))
@@ -167,7 +166,7 @@ def test_the_readme_api_example_runs(database, capsys) -> None:
     cwd = os.getcwd()
     os.chdir(REPO)
     try:
-        exec(compile(source, "README.md", "exec"), {})
+        exec(compile(source, "docs/architecture.md", "exec"), {})
     finally:
         os.chdir(cwd)
     out = capsys.readouterr().out

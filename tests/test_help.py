@@ -1,4 +1,5 @@
-"""Every command has help with an example, is in the README, and usage errors exit 1.
+"""Every command has help with an example, is in the docs' command tables, and usage
+errors exit 1.
 
 The commands are read from the Typer app itself, so a command added later is
 covered without touching this file.
@@ -86,10 +87,18 @@ def test_command_help_has_a_description_and_an_example(path: tuple[str, ...]) ->
     assert re.search(rf"Example: supabase-init {re.escape(' '.join(path))}\b", text), text
 
 
-def readme_commands() -> set[str]:
-    """Command names in the first column of README.md's Commands table."""
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme.split("\n## Commands\n", 1)[1].split("\n## ", 1)[0]
+# The hand-written command tables: one line per command in the README, the
+# options of each in docs/commands.md (docs/cli.md, generated, is tested in
+# test_docs.py).
+COMMAND_TABLES = ("README.md", "docs/commands.md")
+TABLE_HEADER = "| command | what it does |"
+
+
+def table_commands(page: str) -> set[str]:
+    """Command names in the first column of the page's Commands table."""
+    text = (REPO / page).read_text(encoding="utf-8")
+    assert text.count(TABLE_HEADER) == 1, f"{page} needs one table starting {TABLE_HEADER!r}"
+    section = text.split(TABLE_HEADER, 1)[1].split("\n\n", 1)[0]
     names = set()
     for line in section.splitlines():
         m = re.match(r"\|\s*`supabase-init ((?:[a-z][a-z0-9-]*)(?: [a-z][a-z0-9-]*)*)", line)
@@ -98,13 +107,14 @@ def readme_commands() -> set[str]:
     return names
 
 
+@pytest.mark.parametrize("page", COMMAND_TABLES)
 @pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
-def test_command_is_in_the_readme_commands_table(path: tuple[str, ...]) -> None:
-    listed = readme_commands()
+def test_command_is_in_the_commands_tables(path: tuple[str, ...], page: str) -> None:
+    listed = table_commands(page)
     name = " ".join(path)
     # A row may carry the arguments after the name ("build [--check]").
     assert any(entry == name or entry.startswith(name + " ") for entry in listed), \
-        f"`supabase-init {name}` is missing from README.md's Commands table ({sorted(listed)})"
+        f"`supabase-init {name}` is missing from {page}'s Commands table ({sorted(listed)})"
 
 
 @pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
