@@ -28,6 +28,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+# Where a project's templates find the engine's (a project may copy one to replace it).
+from .engine import ENTRY_TEMPLATE as ENGINE_ENTRY_TEMPLATE  # noqa: F401
+from .engine import TEMPLATES_DIR as ENGINE_TEMPLATES_DIR  # noqa: F401
 from .errors import SupabaseInitError
 from .files import write_atomic
 from .project import Project

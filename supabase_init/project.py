@@ -1,6 +1,7 @@
 """A project on disk: where its files are, its validated config, its variable sources.
 
-Owns the layout (``supabase-init.hcl``, ``templates/``, ``terraform/``) and
+Owns the layout (``supabase-init.hcl``, ``templates/`` with the object
+templates, ``terraform/``) and
 loading the config once. Never renders, never touches a database, never prints.
 """
 
@@ -16,7 +17,6 @@ from .variables import VariableSources
 
 CONFIG_FILE = "supabase-init.hcl"
 TEMPLATES_DIR = "templates"
-ENTRY_TEMPLATE = "supabase-init.sql.j2"
 TERRAFORM_DIR = "terraform"
 TPL_FILE = "supabase-init.sql.tpl"
 
@@ -45,10 +45,6 @@ class Project:
     @property
     def templates_dir(self) -> Path:
         return self.root / TEMPLATES_DIR
-
-    @property
-    def entry_template(self) -> Path:
-        return self.templates_dir / ENTRY_TEMPLATE
 
     @property
     def terraform_dir(self) -> Path:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from .engine.contract import ADVISORY_LOCK_CALL, DEFER_INDEX_BUILDS, DEFERRED_INDEXES
 from .errors import ApplyError
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def _is_preamble(stmt: Statement) -> bool:
     text = stmt.text.lstrip().lower()
     if text.startswith(("set ", "set\n", "reset ")):
         return True
-    return "pg_advisory" in text and text.startswith(("select", "do"))
+    return ADVISORY_LOCK_CALL in stmt.text and text.startswith(("select", "do"))
 
 
 Body = Callable[["psycopg.Connection[Any]"], Any]
@@ -151,7 +152,7 @@ def run_in_transaction(target: str | psycopg.Connection[Any],
         _rollback_quietly(conn)
         message = e.message
         if e.sqlstate == "55P03":
-            holders = _lock_holders(conn, advisory="pg_advisory" in (e.statement or ""))
+            holders = _lock_holders(conn, advisory=ADVISORY_LOCK_CALL in (e.statement or ""))
             if holders:
                 message += f"; {holders}"
         if commit:
@@ -338,11 +339,8 @@ class Comparison:
                 and lock.kind == "table" and (lock.rows or 0) >= min_rows]
 
 
-# The session setting that makes a script queue the indexes it would build on
-# tables holding rows, and where it queues them (see templates/_macros.sql.j2).
-DEFER_INDEX_BUILDS = "supabase_init.defer_index_builds"
-_DEFERRED_QUERY = (b"SELECT index_name, statement, cleanup"
-                   b" FROM pg_temp.supabase_init_deferred_indexes ORDER BY ord, step")
+_DEFERRED_QUERY = ("SELECT index_name, statement, cleanup"
+                   f" FROM pg_temp.{DEFERRED_INDEXES} ORDER BY ord, step").encode()
 
 
 def run_and_compare(dsn: str, sql: str | Sequence[Statement], *, schema: str,
@@ -401,11 +399,11 @@ def _build_deferred_indexes(conn: psycopg.Connection[Any],
     from psycopg import sql as pgsql
 
     conn.autocommit = True
-    if conn.execute(b"SELECT pg_catalog.to_regclass('pg_temp.supabase_init_deferred_indexes')"
-                    b" IS NOT NULL").fetchone() != (True,):
+    if conn.execute(f"SELECT pg_catalog.to_regclass('pg_temp.{DEFERRED_INDEXES}')"
+                    " IS NOT NULL".encode()).fetchone() != (True,):
         return ()
     queued = conn.execute(_DEFERRED_QUERY).fetchall()
-    conn.execute(b"TRUNCATE pg_temp.supabase_init_deferred_indexes")
+    conn.execute(f"TRUNCATE pg_temp.{DEFERRED_INDEXES}".encode())
     # The transaction's SET LOCAL timeouts ended with it: the builds get the
     # same bounds, for the session.
     for name in ("lock_timeout", "statement_timeout"):

@@ -188,6 +188,20 @@ def project(tmp_path: Path) -> Path:
     return dest
 
 
+def project_entry_template(project: Path) -> Path:
+    """The project's own copy of the engine's entry template, made on first use.
+
+    A project may replace an engine template with one of its own name; tests
+    that add SQL to the script do so through such a copy.
+    """
+    from supabase_init.api import ENGINE_ENTRY_TEMPLATE, ENGINE_TEMPLATES_DIR
+
+    entry = project / "templates" / ENGINE_ENTRY_TEMPLATE
+    if not entry.is_file():
+        shutil.copy2(ENGINE_TEMPLATES_DIR / ENGINE_ENTRY_TEMPLATE, entry)
+    return entry
+
+
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
             input: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run the installed CLI in a subprocess, as a user would."""

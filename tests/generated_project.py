@@ -1,9 +1,8 @@
 """A generated project with N tables, for scale tests and bench/.
 
-It reuses the repository's generic templates (entry point, macros, roles,
-security, publications, the updated_at function) and writes one small table template per
-table, plus a config that lists every table, grants on all of them and a
-policy per table.
+It holds what any project holds, a config and object templates: the
+repository's updated_at function and one small table template per table, plus
+a config that lists every table, grants on all of them and a policy per table.
 """
 
 from __future__ import annotations
@@ -13,8 +12,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-GENERIC_TEMPLATES = ("supabase-init.sql.j2", "_macros.sql.j2", "_roles.sql.j2",
-                     "_security.sql.j2", "_publications.sql.j2")
 
 TABLE_TEMPLATE = """\
 {{% import "_macros.sql.j2" as m %}}
@@ -64,8 +61,6 @@ def generate_project(dest: Path, tables: int,
     templates = dest / "templates"
     (templates / "tables").mkdir(parents=True, exist_ok=True)
     (templates / "functions").mkdir(exist_ok=True)
-    for name in GENERIC_TEMPLATES:
-        shutil.copy2(REPO / "templates" / name, templates / name)
     shutil.copy2(REPO / "templates" / "functions" / "set_updated_at.sql.j2",
                  templates / "functions" / "set_updated_at.sql.j2")
     for name in names:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from apply_helpers import apply_cli, build_project, line_of, psql_path, render_project
 from catalog import catalog_fingerprint
-from conftest import REPO, create_database, drop_database, run_cli
+from conftest import REPO, create_database, drop_database, project_entry_template, run_cli
 
 
 def psql_single_transaction(url: str, path: Path) -> None:
@@ -163,7 +163,7 @@ def test_apply_help_and_docs():
 
 
 def test_progress_is_shown_on_a_terminal_for_long_scripts(database, project):
-    entry = project / "templates" / "supabase-init.sql.j2"
+    entry = project_entry_template(project)
     entry.write_text(entry.read_text() + "\nSELECT pg_catalog.pg_sleep(1.0);\n")
     build_project(project)
     args = [sys.executable, "-m", "supabase_init", "apply", "--project", str(project),

@@ -27,7 +27,7 @@ from apply_helpers import (
     url_with_password,
 )
 from catalog import catalog_fingerprint
-from conftest import REPO, run_cli
+from conftest import REPO, project_entry_template, run_cli
 
 FAILING_TEMPLATE = """\
 -- A test template: several objects, then a statement that fails.
@@ -50,7 +50,7 @@ def failing_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int
     shutil.copytree(REPO, project, ignore=shutil.ignore_patterns(
         ".*", "tests", "bench", "*.egg-info", "__pycache__", ".terraform*", "*.tfstate*"))
     (project / "templates" / "_failure_probe.sql.j2").write_text(FAILING_TEMPLATE)
-    entry = project / "templates" / "supabase-init.sql.j2"
+    entry = project_entry_template(project)
     text = entry.read_text()
     marker = "{% for view in objects.views %}"
     assert marker in text

@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 
 from conftest import run_cli
+from supabase_init.api import ENGINE_TEMPLATES_DIR as ENGINE_TEMPLATES
 
 
 def _build(project: Path, cache: str) -> str:
@@ -23,7 +24,9 @@ def test_the_cache_is_private_and_changes_nothing(project: Path, tmp_path: Path)
     assert _build(project, str(cache)) == uncached
     jinja = cache / "jinja"
     entries = sorted(jinja.iterdir())
-    assert len(entries) == len(list((project / "templates").rglob("*.sql.j2")))
+    # One entry per template the build reads: the project's and the engine's.
+    assert len(entries) == len(list((project / "templates").rglob("*.sql.j2"))) + len(
+        list(ENGINE_TEMPLATES.glob("*.sql.j2")))
     assert stat.S_IMODE(jinja.stat().st_mode) == 0o700
     assert {stat.S_IMODE(e.stat().st_mode) for e in entries} == {0o600}
     assert _build(project, str(cache)) == uncached  # read back from the cache

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, run_cli
+from conftest import REPO, project_entry_template, run_cli
 from supabase_init import api
 
 TPL = Path("terraform") / "supabase-init.sql.tpl"
@@ -151,7 +151,7 @@ ESCAPED = "-- probe: $ $$ $${a} $$${b} %%{c} %%%{d} % %% \\ \\\\ ' '' \" ~ $${~e
 
 def test_template_literals_are_escaped_by_build_and_restored_by_render(
         clean_project: Path) -> None:
-    entry = clean_project / "templates" / "supabase-init.sql.j2"
+    entry = project_entry_template(clean_project)
     entry.write_text(entry.read_text(encoding="utf-8") + LITERAL
                      + "SELECT '{{ var('schema') }}';\n", encoding="utf-8")
     built = run_cli("build", "-C", str(clean_project))

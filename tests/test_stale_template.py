@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FreshDatabase, run_cli
+from conftest import FreshDatabase, project_entry_template, run_cli
 from supabase_init import api
 
 STALE = "Error: terraform/supabase-init.sql.tpl is stale: run supabase-init build\n"
@@ -29,7 +29,7 @@ def edit_config(project: Path) -> None:
 
 
 def edit_template(project: Path) -> None:
-    template = project / "templates" / "supabase-init.sql.j2"
+    template = project_entry_template(project)
     template.write_text(template.read_text(encoding="utf-8") + "-- one more line\n",
                         encoding="utf-8")
 

@@ -25,7 +25,7 @@ import pytest
 
 from apply_helpers import SessionThread
 from catalog import catalog_fingerprint, user_schema_is_empty
-from conftest import REPO, FreshDatabase, run_cli
+from conftest import REPO, FreshDatabase, project_entry_template, run_cli
 from supabase_init.config import load_config, pattern_matches, value_problem
 
 MODULE = REPO / "terraform"
@@ -436,7 +436,7 @@ def test_one_mebibyte_script_applies(terraform_bin, psql_bin, db_tf_env, project
     # text, so the SQL's path to psql carries about 1 MiB too.
     rng = random.Random(4)
     comments = [_random_text(rng, 1000) for _ in range(1100)]
-    entry = project / "templates" / "supabase-init.sql.j2"
+    entry = project_entry_template(project)
     entry.write_text(entry.read_text() + "".join(
         f"COMMENT ON TABLE \"{{{{ var('schema') }}}}\".campaigns IS '{c}';\n" for c in comments))
     built = run_cli("build", "--project", str(project))

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from conftest import REPO, run_cli
+from conftest import REPO, project_entry_template, run_cli
 from supabase_init.config import load_config
 from supabase_init.quoting import FORMS
 from supabase_init.tftemplate import Value, escape_literal, evaluate, format_value
@@ -227,7 +227,7 @@ def oracle(terraform_bin: str, tmp_path_factory: pytest.TempPathFactory) -> Orac
     texts = [BUILT_TEXT] + [text for case in batch if not case.strips for text in case.segments
                             if "\ue000" not in text and "\ue001" not in text][:40]
     built_project = copy_project(root / "built")
-    entry = built_project / "templates" / "supabase-init.sql.j2"
+    entry = project_entry_template(built_project)
     # Each text sits in a string literal, so that a var() after it is still in
     # a quoted identifier whatever the text holds.
     block = "-- property text\n" + "\n".join(
@@ -353,7 +353,7 @@ def test_built_template_survives_terraform_and_render(oracle: Oracle, tmp_path: 
 def test_build_refuses_text_no_template_can_hold(project: Path, text: str, message: str) -> None:
     tpl = project / TPL
     before = tpl.read_bytes()
-    with (project / "templates" / "supabase-init.sql.j2").open("a", encoding="utf-8") as handle:
+    with project_entry_template(project).open("a", encoding="utf-8") as handle:
         handle.write(text + "\n")
     proc = run_cli("build", "--project", str(project))
     assert proc.returncode == 1

@@ -1,0 +1,74 @@
+"""The engine is part of the package: a project holds its config and its object
+templates, nothing else, and may still replace one engine template by name."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from apply_helpers import apply_cli
+from conftest import REPO, run_cli
+from supabase_init.api import ENGINE_ENTRY_TEMPLATE, ENGINE_TEMPLATES_DIR
+
+OBJECT_KINDS = {"tables", "views", "functions"}
+TPL = Path("terraform") / "supabase-init.sql.tpl"
+
+
+def test_a_project_of_object_templates_only_builds_renders_applies_and_verifies(
+        project: Path, database) -> None:
+    templates = project / "templates"
+    for entry in templates.iterdir():
+        if entry.name not in OBJECT_KINDS:
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    assert {e.name for e in templates.iterdir()} == OBJECT_KINDS
+    for tpl in (project / "terraform").glob("*.tfvars*"):
+        tpl.unlink()
+
+    checked = run_cli("build", "--check", "--project", str(project))
+    assert checked.returncode == 0, checked.stderr
+    assert (project / TPL).read_bytes() == (REPO / TPL).read_bytes()
+
+    rendered = run_cli("render", "--project", str(project))
+    assert rendered.returncode == 0, rendered.stderr
+    assert "CREATE TABLE" in rendered.stdout
+    applied = apply_cli(database.url, "--quiet", project=project)
+    assert applied.returncode == 0, applied.stderr
+    verified = run_cli("verify", "--project", str(project), "--database-url", database.url)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "No drift" in verified.stdout
+
+
+def test_the_repository_project_holds_no_engine_template() -> None:
+    engine = {p.name for p in ENGINE_TEMPLATES_DIR.glob("*.sql.j2")}
+    assert ENGINE_ENTRY_TEMPLATE in engine and "_macros.sql.j2" in engine
+    assert {e.name for e in (REPO / "templates").iterdir()} <= OBJECT_KINDS
+
+
+def test_a_project_template_of_an_engine_name_replaces_it(project: Path) -> None:
+    before = (project / TPL).read_text(encoding="utf-8")
+    entry = project / "templates" / ENGINE_ENTRY_TEMPLATE
+    entry.write_text((ENGINE_TEMPLATES_DIR / ENGINE_ENTRY_TEMPLATE).read_text(encoding="utf-8")
+                     + "-- the project's own ending\n", encoding="utf-8")
+    stale = run_cli("render", "--project", str(project))
+    assert stale.returncode == 1 and "is stale" in stale.stderr  # a new input
+
+    built = run_cli("build", "--project", str(project))
+    assert built.returncode == 0, built.stderr
+    after = (project / TPL).read_text(encoding="utf-8")
+    assert after.endswith("-- the project's own ending\n")
+    assert after.split("\n", 3)[3] == before.split("\n", 3)[3] + "-- the project's own ending\n"
+
+
+def test_an_error_in_an_engine_template_names_it_without_a_machine_path(
+        project: Path) -> None:
+    # A table template that calls an engine macro wrongly fails inside the engine.
+    table = project / "templates" / "tables" / "campaigns.sql.j2"
+    table.write_text('{% import "_macros.sql.j2" as m %}\n'
+                     '{{ m.table("campaigns", columns=None) }}\n', encoding="utf-8")
+    built = run_cli("build", "--project", str(project))
+    assert built.returncode == 1
+    assert built.stderr.startswith("Error: "), built.stderr
+    assert len(built.stderr.splitlines()) == 1, built.stderr
+    assert str(ENGINE_TEMPLATES_DIR) not in built.stderr
+    assert built.stderr.startswith("Error: supabase_init/engine/templates/_macros.sql.j2:"), \
+        built.stderr
