@@ -3,6 +3,7 @@ templates, nothing else, and may still replace one engine template by name."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -72,3 +73,17 @@ def test_an_error_in_an_engine_template_names_it_without_a_machine_path(
     assert str(ENGINE_TEMPLATES_DIR) not in built.stderr
     assert built.stderr.startswith("Error: supabase_init/engine/templates/_macros.sql.j2:"), \
         built.stderr
+
+
+def test_each_view_query_and_function_body_appears_once_in_the_script() -> None:
+    rendered = run_cli("render", cwd=REPO)
+    assert rendered.returncode == 0, rendered.stderr
+    sql = rendered.stdout
+    bodies = re.findall(r"\$function\$(.*?)\$function\$", sql, re.DOTALL)
+    views = re.findall(r"CALL pg_temp\.\w+\('[^']*', '(\w+)', 'security_invoker = true', "
+                       r"(\$do\d*\$)(.*?)\2\);", sql, re.DOTALL)
+    assert len(bodies) >= 4 and len(views) == 2
+    for text in [*bodies, *(query for _, _, query in views)]:
+        assert sql.count(text.strip()) == 1, text[:80]
+    # Definitions are dollar-quoted as written, not inside an EXECUTE '...' string.
+    assert "EXECUTE 'CREATE OR REPLACE" not in sql and "EXECUTE E'" not in sql

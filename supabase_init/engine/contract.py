@@ -16,6 +16,11 @@ ADVISORY_LOCK_CALL = "pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('supa
 DEFER_INDEX_BUILDS = "supabase_init.defer_index_builds"
 DEFERRED_INDEXES = "supabase_init_deferred_indexes"
 
+# The procedures (in pg_temp) the script creates first and drops last, which
+# compare a view or a function with its definition and replace it if needed.
+VIEW_HELPER = "supabase_init_view"
+FUNCTION_HELPER = "supabase_init_function"
+
 # Temporary objects (in pg_temp) built from a definition's text so that the
 # server prints it as it would print the real one; dropped in the same block.
 VIEW_PROBE = "supabase_init_view_probe"
