@@ -191,6 +191,7 @@ def build_template(project: Project) -> str:
     """Stage 1: the Terraform template text for the project."""
     import jinja2
 
+    from .engine.contract import REQUIRED_VARIABLES
     from .quoting import CLOSE, OPEN, interpolate, variable_forms
 
     config = project.config
@@ -201,6 +202,13 @@ def build_template(project: Project) -> str:
                 raise ConfigError(f"objects.{kind}: {name!r} has no template "
                                   f"{project.relative(path)}", path=config.path,
                                   line=config.objects.line_of(kind))
+    declared = {v.name for v in config.variables}
+    missing = [name for name in REQUIRED_VARIABLES if name not in declared]
+    # A project that replaces the engine's entry template decides what it reads.
+    if missing and not (project.templates_dir / ENTRY_TEMPLATE).is_file():
+        raise ConfigError(f"no variable {', '.join(map(repr, missing))} is declared: every "
+                          f"project declares {', '.join(REQUIRED_VARIABLES)}",
+                          path=project.relative(config.path))
     env = jinja_environment(project)
     try:
         text = env.get_template(ENTRY_TEMPLATE).render()

@@ -171,6 +171,7 @@ def test_the_suite_keeps_out_of_the_users_home(tmp_path: Path) -> None:
     config.mkdir()
     (config / "supabase-init.hcl").write_text('variable "x" { default = "unique-41" }\n')
     result = run_cli("build", "--check", "-C", str(config))
-    assert "entry template not found" in result.stderr
+    assert "no variable 'schema', 'lock_timeout', 'statement_timeout' is declared" \
+        in result.stderr, result.stderr
     cached = list((TEST_HOME / ".cache" / "supabase-init").glob("hcl-*.json"))
     assert any("unique-41" in p.read_text() for p in cached)

@@ -6,6 +6,10 @@ side (``transaction``) imports them. Both change together, with the package.
 
 from __future__ import annotations
 
+# The variables the engine's entry template reads from a project's config:
+# the API schema and the run's two timeouts.
+REQUIRED_VARIABLES = ("schema", "lock_timeout", "statement_timeout")
+
 # The call that serializes concurrent runs (first statement after the settings);
 # a statement holding it is part of the preamble.
 ADVISORY_LOCK_CALL = "pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('supabase-init'))"
@@ -30,4 +34,4 @@ FUNCTION_PROBE = "supabase_init_function_probe"
 def as_template_global() -> dict[str, str]:
     """The contract as the build's ``contract`` global (lower-case names)."""
     return {name.lower(): value for name, value in globals().items()
-            if name.isupper() and isinstance(value, str)}
+            if name.isupper() and isinstance(value, str | tuple)}
