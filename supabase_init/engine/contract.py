@@ -31,7 +31,7 @@ VIEW_PROBE = "supabase_init_view_probe"
 FUNCTION_PROBE = "supabase_init_function_probe"
 
 
-def as_template_global() -> dict[str, str]:
+def as_template_global() -> dict[str, str | tuple[str, ...]]:
     """The contract as the build's ``contract`` global (lower-case names)."""
     return {name.lower(): value for name, value in globals().items()
             if name.isupper() and isinstance(value, str | tuple)}
