@@ -11,8 +11,10 @@ line on stderr, never a traceback. Imports only ``api``, ``report`` and
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import re
+import signal
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -27,6 +29,7 @@ from typer.main import get_command_name
 
 from . import api
 from .errors import SupabaseInitError
+from .signals import Interrupted
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
@@ -83,6 +86,13 @@ class HelpContext(typer.Context):
 
 class Command(TyperCommand):
     context_class = HelpContext
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            # Typer would turn Ctrl-C into a silent exit 130; main says so.
+            raise Interrupted(signal.SIGINT) from None
 
 
 class Group(TyperGroup):
@@ -646,6 +656,9 @@ def _app_for(args: list[str]) -> typer.Typer:
 def main(argv: list[str] | None = None) -> int:
     """Entry point with the single error boundary."""
     args = sys.argv[1:] if argv is None else argv
+    # psycopg logs a query cancel that a second Ctrl-C cut short; the line
+    # above says what happened.
+    logging.getLogger("psycopg").addHandler(logging.NullHandler())
     try:
         result = _app_for(args)(args=args, prog_name="supabase-init", standalone_mode=False)
     except SupabaseInitError as e:
@@ -659,9 +672,9 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         typer.echo("Error: aborted", err=True)
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        typer.echo("Error: interrupted", err=True)
-        return 130
+    except Interrupted as e:
+        typer.echo(f"Error: interrupted ({e.name})", err=True)
+        return 128 + e.signum
     except Exception as e:
         # Click's usage errors (bad option, missing value, ...) have
         # format_message(); they exit 1, not click's 2, because 2 means

@@ -10,7 +10,6 @@ gone when the block ends, unless kept. Never prints, never runs SQL.
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from .dsn import redact_dsn
 from .errors import SupabaseInitError
+from .signals import signals_held, signals_raise
 
 if TYPE_CHECKING:
     from .embedded import EmbeddedServer
@@ -77,17 +77,35 @@ class TargetChoice:
         if not self.embedded:
             yield Target(self.dsn)
             return
-        root = Path(tempfile.mkdtemp(prefix="supabase-init-embedded-"))
-        try:
-            from .embedded import start_embedded_server
+        from .embedded import (
+            DIR_PREFIX,
+            PGDATA,
+            mark_server_dir,
+            remove_server_dir,
+            start_embedded_server,
+        )
 
-            server = start_embedded_server(root / "pgdata", keep=self.keep)
-        except BaseException:
-            shutil.rmtree(root, ignore_errors=True)
-            raise
-        try:
-            yield Target(server.url, server=server, kept=self.keep)
-        finally:
-            if not self.keep:
-                server.stop()
-                shutil.rmtree(root, ignore_errors=True)
+        # Ctrl-C, SIGTERM or SIGHUP at any moment: the server is stopped and its
+        # directory removed; the clean-up itself is not cut short by a second one.
+        with signals_raise():
+            root: Path | None = None
+            try:
+                with signals_held():
+                    root = Path(tempfile.mkdtemp(prefix=DIR_PREFIX))
+                    mark_server_dir(root)
+                server = start_embedded_server(root / PGDATA, keep=self.keep)
+            except BaseException:
+                if root is not None:
+                    with signals_held():
+                        remove_server_dir(root, root / PGDATA)
+                raise
+            pgdata = root / PGDATA
+            try:
+                yield Target(server.url, server=server, kept=self.keep)
+            finally:
+                if not self.keep:
+                    with signals_held():
+                        try:
+                            server.stop()
+                        finally:
+                            remove_server_dir(root, pgdata)
