@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -201,6 +202,22 @@ def test_render_output_to_an_unwritable_place_is_one_error(clean_project: Path,
     line = one_error_line(run_cli("render", "-C", str(clean_project),
                                   "-o", str(blocker / "crm.sql")))
     assert str(blocker / "crm.sql") in line
+
+
+def test_render_output_into_a_missing_directory_creates_nothing(clean_project: Path,
+                                                                 tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such"
+    result = run_cli("render", "-C", str(clean_project), "-o", str(missing / "crm.sql"))
+    line = one_error_line(result)
+    assert f"the directory {missing} does not exist" in line, line
+    assert not (tmp_path / "no").exists()
+
+
+def test_build_into_a_missing_directory_creates_nothing(project: Path) -> None:
+    shutil.rmtree(project / "terraform")
+    line = one_error_line(run_cli("build", "-C", str(project)))
+    assert f"the directory {project / 'terraform'} does not exist" in line, line
+    assert not (project / "terraform").exists()
 
 
 def test_render_does_not_import_psycopg(clean_project: Path, tmp_path: Path) -> None:
