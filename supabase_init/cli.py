@@ -331,14 +331,17 @@ def apply(ctx: typer.Context, plan_file: PlanFileArg = None, project: ProjectOpt
     statement succeeded and lint finds no error in the result (unless
     --skip-lint). With FILE (from plan -out FILE) it runs exactly that plan's
     SQL, or exits 1 when the database changed since. Target: --database-url,
-    else $DATABASE_URL, else Supabase's local development database
-    (127.0.0.1:54322), or --embedded.
+    else $DATABASE_URL, else the database a saved plan was made on (its
+    password from PGPASSWORD or a password file), else Supabase's local
+    development database (127.0.0.1:54322), or --embedded.
 
     Example: supabase-init apply --embedded
     """
     proj, script = _script_or_plan(ctx, plan_file, project, var, var_file, allow_stale,
                                    (lock_timeout, statement_timeout))
-    _apply_and_print(api.TargetChoice(database_url, embedded=embedded, keep=keep), script,
+    recorded = script.target_dsn() if isinstance(script, api.SavedPlan) else None
+    _apply_and_print(api.TargetChoice(database_url, embedded=embedded, keep=keep,
+                                      recorded=recorded), script,
                      quiet=quiet, json_output=json_output, concurrent_indexes=concurrent_indexes,
                      lint_project=None if skip_lint else proj)
 

@@ -316,6 +316,22 @@ def redact_dsn(dsn: str) -> str:
     return _reading(dsn).display
 
 
+def without_secrets(display: str) -> str | None:
+    """A connection string to the place a redacted DSN (``redact_dsn``) names, with no
+    password in it (libpq then takes it from PGPASSWORD, a password or service file);
+    None when the display does not say where (``NOT_SHOWN``, or a value hidden in part).
+    """
+    params = _libpq(display) if display != NOT_SHOWN else None
+    if params is None:
+        return None
+    kept = {k: v for k, v in params.items() if k not in _SECRET_KEYS}
+    if any(REDACTED in value for value in kept.values()):
+        return None
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo("", **kept)
+
+
 def _mask_quoted(text: str, hide: Callable[[str], bool]) -> str:
     """``text`` with each '...' or "..." segment whose content ``hide(content)`` replaced."""
     out: list[str] = []

@@ -57,6 +57,9 @@ class TargetChoice:
     embedded: bool = False
     keep: bool = False
     environ: Mapping[str, str] | None = None  # None: os.environ
+    # Where to go when neither --database-url nor $DATABASE_URL says: a saved
+    # plan's own target, before Supabase's local default.
+    recorded: str | None = None
 
     def __post_init__(self) -> None:
         if self.keep and not self.embedded:
@@ -68,7 +71,7 @@ class TargetChoice:
     def dsn(self) -> str:
         """The connection string of a non-embedded choice, defaults applied."""
         environ = os.environ if self.environ is None else self.environ
-        return (self.database_url or environ.get("DATABASE_URL")
+        return (self.database_url or environ.get("DATABASE_URL") or self.recorded
                 or SUPABASE_LOCAL_DATABASE_URL)
 
     @contextmanager
