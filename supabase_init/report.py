@@ -222,8 +222,11 @@ def as_json(command: str, changes: Sequence[Change], *, schema: str,
 
 def _size(lock: HeldLock) -> str:
     parts = []
-    if lock.rows is not None:
-        parts.append(f"about {lock.rows:,} rows")
+    if lock.rows == 0 and lock.analyzed is None:
+        parts.append("empty")
+    elif lock.rows is not None:
+        parts.append(f"about {lock.rows:,} rows" + (
+            ", estimated from its size: never analyzed" if lock.analyzed is False else ""))
     if lock.bytes is not None:
         parts.append(f"{lock.bytes / 1e6:.1f} MB" if lock.bytes >= 100_000
                      else f"{lock.bytes:,} bytes")

@@ -333,9 +333,9 @@ class Comparison:
         return [lock for lock in self.locks if lock.modes != ("AccessShareLock",)]
 
     def hazards(self, min_rows: int = HAZARD_ROWS) -> list[HeldLock]:
-        """Write-blocking locks on tables of at least ``min_rows`` rows."""
+        """Write-blocking locks on tables of at least ``min_rows`` rows (never an empty one)."""
         return [lock for lock in self.strong_locks if lock.blocks_writes
-                and lock.kind == "table" and (lock.rows or 0) >= min_rows]
+                and lock.kind == "table" and lock.rows != 0 and (lock.rows or 0) >= min_rows]
 
 
 # The session setting that makes a script queue the indexes it would build on
