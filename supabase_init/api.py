@@ -350,6 +350,15 @@ def write_migration(directory: Path, script: Script, *, force: bool = False) -> 
     return migration.write_migration(directory, script.sql, force=force)
 
 
+def find_project_root(start: Path) -> Path | None:
+    """``start`` or the nearest directory above it that holds ``supabase-init.hcl``, as git
+    finds its repository; None when there is none."""
+    from .project import CONFIG_FILE
+
+    start = start.resolve()
+    return next((d for d in (start, *start.parents) if (d / CONFIG_FILE).is_file()), None)
+
+
 def stop_embedded(directory: Path) -> None:
     """Stop the kept embedded server of ``directory`` (``apply --embedded --keep`` names it)
     and remove the directory with its data."""
@@ -388,4 +397,4 @@ __all__ = ["HAZARD_ROWS", "LEVELS", "PARALLELISM", "RULES", "SUPABASE_LOCAL_DATA
            "build_template", "choose_targets", "lint", "lint_targets", "load_targets", "plan",
            "plan_targets", "require_current",
            "redact_dsn", "render", "snapshot", "split_statements", "stale_diff", "url_target",
-           "verify", "write_file", "write_template"]
+           "verify", "write_file", "write_template", "find_project_root"]

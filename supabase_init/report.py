@@ -75,9 +75,13 @@ def kept_server_notice(target: Target) -> str:
             f"  stop it and remove its data with: {stop_command(target)}\n")
 
 
+def _target_words(target: Target) -> str:
+    return "a throwaway embedded server" if target.throwaway else target.display
+
+
 def apply_text(result: Comparison, target: Target) -> str:
     """What apply changed, by action and kind, or ``No changes: ...``."""
-    where = "a throwaway embedded server" if target.throwaway else target.display
+    where = _target_words(target)
     counts = result.counts()
     if result.changed:
         lines = [f"Applied {result.statements} statements to {where} in "
@@ -305,10 +309,11 @@ def plan_report(command: str, result: Comparison, schema: str, target: Target,
                 json_output: bool, hazard_rows: int = HAZARD_ROWS, color: bool = False) -> str:
     """What ``plan`` / ``verify`` print on stdout for ``result`` (``color``: for a
     terminal, see ``use_color``; never in JSON)."""
+    where = _target_words(target)
     if json_output:
-        return json.dumps(plan_document(command, result, schema, target.display, hazard_rows),
+        return json.dumps(plan_document(command, result, schema, where, hazard_rows),
                           indent=2) + "\n"
-    out = _plan_text(command, result, schema, target.display, hazard_rows)
+    out = _plan_text(command, result, schema, where, hazard_rows)
     return colorize(out) if color else out
 
 
