@@ -114,10 +114,23 @@ def stale_diff(project: Project) -> str:
 
 def require_current(project: Project) -> None:
     """Fail unless the committed ``.tpl`` records the digest of the project's inputs
-    (the check ``render`` makes; no build is run)."""
-    from . import build
+    (the check ``render`` makes; a build is run only to explain a failure).
 
-    build.require_current(project)
+    A missing ``.tpl`` is named as missing; a stale one whose build fails (a
+    template the config names is missing, ...) gets the build's error, which
+    names the file at fault, rather than "stale".
+    """
+    from . import build
+    from .errors import RenderError
+
+    if not project.tpl_path.is_file():
+        raise RenderError("does not exist: run supabase-init build",
+                          path=project.relative(project.tpl_path))
+    try:
+        build.require_current(project)
+    except RenderError:
+        build.build_template(project)  # raises the error that names the file at fault
+        raise
 
 
 def render(project: Project, sources: VariableSources | None = None, *,
