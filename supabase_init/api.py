@@ -22,13 +22,14 @@ pay for importing it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .errors import SupabaseInitError
+from .errors import ApplyError, SupabaseInitError
 from .files import write_atomic
 from .project import Project
 from .render import Script, render_script
@@ -148,6 +149,28 @@ def render(project: Project, sources: VariableSources | None = None, *,
         require_current(project)
     return render_script(project, sources, {"lock_timeout": lock_timeout,
                                             "statement_timeout": statement_timeout})
+
+
+@contextlib.contextmanager
+def sql_errors_located(project: Project, script: Script | SavedPlan) -> Iterator[None]:
+    """A failing statement of ``script`` (``ApplyError``) raised inside the block names the
+    template and line it came from, before the line of the rendered SQL."""
+    try:
+        yield
+    except ApplyError as e:
+        if e.line is None or e.statement_line is None:
+            raise
+        from .locate import SourceMap
+
+        where = SourceMap(project).statement(script.sql.split("\n"), e.statement_line, e.line)
+        prefix = f"line {e.statement_line}: "
+        if where is None or not e.message.startswith(prefix):
+            raise
+        raise ApplyError(f"{where.path}:{where.line} (line {e.statement_line} of the rendered "
+                         f"SQL): {e.message.removeprefix(prefix)}", line=e.line,
+                         sqlstate=e.sqlstate, statement=e.statement,
+                         server_message=e.server_message, hint=e.hint,
+                         statement_line=e.statement_line) from e
 
 
 def write_file(path: Path, text: str) -> None:
@@ -410,4 +433,4 @@ __all__ = ["HAZARD_ROWS", "LEVELS", "PARALLELISM", "RULES", "SUPABASE_LOCAL_DATA
            "build_template", "choose_targets", "lint", "lint_targets", "load_targets", "plan",
            "plan_targets", "require_current",
            "redact_dsn", "render", "snapshot", "split_statements", "stale_diff", "url_target",
-           "verify", "write_file", "write_template", "find_project_root"]
+           "verify", "write_file", "write_template", "find_project_root", "sql_errors_located"]

@@ -346,10 +346,11 @@ def apply(ctx: typer.Context, plan_file: PlanFileArg = None, project: ProjectOpt
     proj, script = _script_or_plan(ctx, plan_file, project, var, var_file, allow_stale,
                                    (lock_timeout, statement_timeout))
     recorded = script.target_dsn() if isinstance(script, api.SavedPlan) else None
-    _apply_and_print(api.TargetChoice(database_url, embedded=embedded, keep=keep,
-                                      recorded=recorded), script,
-                     quiet=quiet, json_output=json_output, concurrent_indexes=concurrent_indexes,
-                     lint_project=None if skip_lint else proj)
+    with api.sql_errors_located(proj, script):
+        _apply_and_print(api.TargetChoice(database_url, embedded=embedded, keep=keep,
+                                          recorded=recorded), script, quiet=quiet,
+                         json_output=json_output, concurrent_indexes=concurrent_indexes,
+                         lint_project=None if skip_lint else proj)
 
 
 PlanJsonOpt = Annotated[bool, typer.Option(
@@ -402,7 +403,8 @@ def _plan_and_print(ctx: typer.Context, command: str, project: Path, var: list[s
                                 "or -out (its plan could be applied nowhere)")
     if targets is None and len(urls) <= 1:
         proj, script = _render(ctx, project, var, var_file, allow_stale, timeouts)
-        with api.TargetChoice(urls[0] if urls else None, embedded=embedded).open() as target:
+        with (api.sql_errors_located(proj, script),
+              api.TargetChoice(urls[0] if urls else None, embedded=embedded).open() as target):
             result = api.plan(target, script, lint_project=proj if command == "plan" else None,
                               out=out)
         sys.stdout.write(_report().plan_report(command, result, script.schema, target,

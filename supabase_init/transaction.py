@@ -157,7 +157,8 @@ def run_in_transaction(target: str | psycopg.Connection[Any],
         if commit:
             message += " (rolled back: nothing was changed)"
         raise ApplyError(message, line=e.line, sqlstate=e.sqlstate, statement=e.statement,
-                         server_message=e.server_message, hint=e.hint) from None
+                         server_message=e.server_message, hint=e.hint,
+                         statement_line=e.statement_line) from None
     except BaseException:
         _rollback_quietly(conn)
         raise

@@ -135,6 +135,16 @@ def test_undeclared_terraform_variable_in_a_template_fails(project: Path) -> Non
     assert "'tenant'" in line
 
 
+def test_a_misplaced_var_names_the_template_line_not_the_built_one(project: Path) -> None:
+    template = project / "templates" / "tables" / "campaigns.sql.j2"
+    text = template.read_text(encoding="utf-8")
+    template.write_text(text + "SELECT {{ var('schema') }} AS unquoted;\n", encoding="utf-8")
+    line = one_error_line(run_cli("build", "-C", str(project)))
+    assert f"templates/tables/campaigns.sql.j2:{text.count(chr(10)) + 1}: var('schema') is not " \
+        "inside a quoted identifier" in line, line
+    assert "supabase-init.sql.tpl" not in line
+
+
 def test_python_error_in_template_code_is_one_line(project: Path) -> None:
     template = project / "templates" / "functions" / "set_updated_at.sql.j2"
     template.write_text("-- {{ 1 // 0 }}\n" + template.read_text(encoding="utf-8"),
