@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from .target import (
         SUPABASE_LOCAL_DATABASE_URL,
         SUPABASE_LOCAL_DATABASE_URL_REDACTED,
+        Interrupted,
         Target,
         TargetChoice,
     )
@@ -72,7 +73,8 @@ _LAZY = {"OnStatement": "db", "redact_dsn": "dsn", "Change": "introspect",
          "Snapshot": "introspect", "Statement": "sqlsplit", "split_statements": "sqlsplit",
          "SUPABASE_LOCAL_DATABASE_URL": "target",
          "SUPABASE_LOCAL_DATABASE_URL_REDACTED": "target", "Target": "target",
-         "TargetChoice": "target", "HAZARD_ROWS": "transaction", "Comparison": "transaction",
+         "TargetChoice": "target", "Interrupted": "target",
+         "HAZARD_ROWS": "transaction", "Comparison": "transaction",
          "Plan": "transaction", "ApplyResult": "transaction", "LEVELS": "lint",
          "RULES": "lint", "Finding": "lint", "LintFailed": "lint", "LintResult": "lint",
          "Rule": "lint", "PARALLELISM": "targets", "TargetLint": "targets",
@@ -425,7 +427,7 @@ def versions() -> dict[str, str]:
 
 
 __all__ = ["HAZARD_ROWS", "LEVELS", "PARALLELISM", "RULES", "SUPABASE_LOCAL_DATABASE_URL",
-           "SUPABASE_LOCAL_DATABASE_URL_REDACTED", "ApplyResult",
+           "SUPABASE_LOCAL_DATABASE_URL_REDACTED", "ApplyResult", "Interrupted",
            "Change", "Comparison", "Finding", "LintFailed", "LintResult", "Plan", "Project",
            "Rule", "Script", "Snapshot", "Statement", "Target", "TargetChoice", "TargetLint",
            "TargetPlan",

@@ -29,7 +29,6 @@ from typer.main import get_command_name
 
 from . import api
 from .errors import SupabaseInitError
-from .signals import Interrupted
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
@@ -92,7 +91,7 @@ class Command(TyperCommand):
             return super().invoke(ctx)
         except KeyboardInterrupt:
             # Typer would turn Ctrl-C into a silent exit 130; main says so.
-            raise Interrupted(signal.SIGINT) from None
+            raise api.Interrupted(signal.SIGINT) from None
 
 
 class Group(TyperGroup):
@@ -706,7 +705,7 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         typer.echo("Error: aborted", err=True)
         return EXIT_ERROR
-    except Interrupted as e:
+    except api.Interrupted as e:
         typer.echo(f"Error: interrupted ({e.name})", err=True)
         return 128 + e.signum
     except Exception as e:

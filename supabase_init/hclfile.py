@@ -357,8 +357,9 @@ def _syntax_error(e: Any, path: Path, secret: bool, text: str) -> ConfigError:
         if unclosed is not None:
             # Where the reader can act: the opening line, not the end of the file.
             what, opened = unclosed
-            return ConfigError(f"the {what} opened on this line is never closed (the file "
-                               "ends inside it)", path=path, line=opened)
+            return ConfigError(f"the {what} opened on this line is never closed (syntax "
+                               f"error at column {e.column} of line {e.line}: the end of the "
+                               "file)", path=path, line=opened)
         return ConfigError(f"syntax error at column {e.column}: unexpected end of file "
                            "(an unclosed block, bracket or string?)", path=path, line=e.line)
     if isinstance(e, UnexpectedCharacters):

@@ -224,7 +224,8 @@ def as_json(command: str, changes: Sequence[Change], *, schema: str,
     }
 
 
-def _size(lock: HeldLock) -> str:
+def lock_size(lock: HeldLock) -> str:
+    """`` (about N rows, X MB)``, `` (empty, 0 bytes)``: a locked relation's size, for a line."""
     parts = []
     if lock.rows == 0 and lock.analyzed is None:
         parts.append("empty")
@@ -247,7 +248,7 @@ def lock_lines(result: Comparison, hazard_rows: int) -> list[str]:
     lines = ["Locks apply would take (measured in the rolled-back transaction):"]
     for lock in locks:
         line = (f"  {lock.kind} {lock.schema}.{lock.name}: {', '.join(lock.modes)}"
-                f"{_size(lock)}")
+                f"{lock_size(lock)}")
         if lock in hazards:
             line += (f"  HAZARD: blocks writes to a table of {hazard_rows:,}+ rows for the "
                      "length of the change")

@@ -120,9 +120,9 @@ def test_the_lock_report_says_empty_or_never_analyzed_from_what_the_table_holds(
                                                                                         None)
     assert locks["unanalyzed"].analyzed is False and locks["unanalyzed"].rows
     assert locks["analyzed"].analyzed is True and locks["analyzed"].rows == 50
-    assert report._size(locks["nothing"]) == " (empty, 0 bytes)"
-    assert "estimated from its size: never analyzed" in report._size(locks["unanalyzed"])
-    assert report._size(locks["analyzed"]) == " (about 50 rows, 8,192 bytes)"
+    assert report.lock_size(locks["nothing"]) == " (empty, 0 bytes)"
+    assert "estimated from its size: never analyzed" in report.lock_size(locks["unanalyzed"])
+    assert report.lock_size(locks["analyzed"]) == " (about 50 rows, 8,192 bytes)"
 
 
 def test_a_snapshot_of_two_schemas_names_the_others_objects_with_their_schema(database):

@@ -105,13 +105,16 @@ def test_another_target_than_the_plans_is_still_refused(database, other_database
     assert "the target is another database" in single_error(refused)
 
 
-def test_a_plans_target_is_reached_without_its_password() -> None:
-    from supabase_init.savedplan import Identity, SavedPlan
+def test_a_plans_target_is_reached_without_its_password(database, project, tmp_path) -> None:
+    from supabase_init import api
+
+    out = tmp_path / "crm.plan"
+    document = make_plan(project, database.url, out)
 
     def target(display: str) -> str | None:
-        identity = Identity(display=display, host="", port="", database="")
-        return SavedPlan(sql="", schema="public", roles=(), identity=identity,
-                         fingerprint="").target_dsn()
+        document["target"]["display"] = display
+        out.write_text(json.dumps(document), encoding="utf-8")
+        return api.read_plan(out).target_dsn()
 
     from psycopg.conninfo import conninfo_to_dict
 
