@@ -324,6 +324,9 @@ def write_template(project: Project) -> bool:
     if old == text:
         return False
     try:
+        # terraform/ is the project's own: made here when missing (one level,
+        # never the path above it), as migration makes its directory.
+        project.tpl_path.parent.mkdir(exist_ok=True)
         write_atomic(project.tpl_path, text)
     except OSError as e:
         raise RenderError(f"cannot write: {e.strerror or e}",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -221,13 +220,6 @@ def test_render_output_into_a_missing_directory_creates_nothing(clean_project: P
     line = one_error_line(result)
     assert f"the directory {missing} does not exist" in line, line
     assert not (tmp_path / "no").exists()
-
-
-def test_build_into_a_missing_directory_creates_nothing(project: Path) -> None:
-    shutil.rmtree(project / "terraform")
-    line = one_error_line(run_cli("build", "-C", str(project)))
-    assert f"the directory {project / 'terraform'} does not exist" in line, line
-    assert not (project / "terraform").exists()
 
 
 def test_render_does_not_import_psycopg(clean_project: Path, tmp_path: Path) -> None:
