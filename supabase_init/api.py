@@ -22,16 +22,17 @@ pay for importing it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 # Where a project's templates find the engine's (a project may copy one to replace it).
 from .engine import ENTRY_TEMPLATE as ENGINE_ENTRY_TEMPLATE  # noqa: F401
 from .engine import TEMPLATES_DIR as ENGINE_TEMPLATES_DIR  # noqa: F401
-from .errors import SupabaseInitError
+from .errors import ApplyError, SupabaseInitError
 from .files import write_atomic
 from .project import Project
 from .render import Script, render_script
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from .target import (
         SUPABASE_LOCAL_DATABASE_URL,
         SUPABASE_LOCAL_DATABASE_URL_REDACTED,
+        Interrupted,
         Target,
         TargetChoice,
     )
@@ -74,7 +76,8 @@ _LAZY = {"OnStatement": "db", "redact_dsn": "dsn", "Change": "introspect",
          "Snapshot": "introspect", "Statement": "sqlsplit", "split_statements": "sqlsplit",
          "SUPABASE_LOCAL_DATABASE_URL": "target",
          "SUPABASE_LOCAL_DATABASE_URL_REDACTED": "target", "Target": "target",
-         "TargetChoice": "target", "HAZARD_ROWS": "transaction", "Comparison": "transaction",
+         "TargetChoice": "target", "Interrupted": "target",
+         "HAZARD_ROWS": "transaction", "Comparison": "transaction",
          "Plan": "transaction", "ApplyResult": "transaction", "LEVELS": "lint",
          "RULES": "lint", "Finding": "lint", "LintFailed": "lint", "LintResult": "lint",
          "Rule": "lint", "PARALLELISM": "targets", "TargetLint": "targets",
@@ -117,10 +120,23 @@ def stale_diff(project: Project) -> str:
 
 def require_current(project: Project) -> None:
     """Fail unless the committed ``.tpl`` records the digest of the project's inputs
-    (the check ``render`` makes; no build is run)."""
-    from . import build
+    (the check ``render`` makes; a build is run only to explain a failure).
 
-    build.require_current(project)
+    A missing ``.tpl`` is named as missing; a stale one whose build fails (a
+    template the config names is missing, ...) gets the build's error, which
+    names the file at fault, rather than "stale".
+    """
+    from . import build
+    from .errors import RenderError
+
+    if not project.tpl_path.is_file():
+        raise RenderError("does not exist: run supabase-init build",
+                          path=project.relative(project.tpl_path))
+    try:
+        build.require_current(project)
+    except RenderError:
+        build.build_template(project)  # raises the error that names the file at fault
+        raise
 
 
 def render(project: Project, sources: VariableSources | None = None, *,
@@ -138,6 +154,28 @@ def render(project: Project, sources: VariableSources | None = None, *,
         require_current(project)
     return render_script(project, sources, {"lock_timeout": lock_timeout,
                                             "statement_timeout": statement_timeout})
+
+
+@contextlib.contextmanager
+def sql_errors_located(project: Project, script: Script | SavedPlan) -> Iterator[None]:
+    """A failing statement of ``script`` (``ApplyError``) raised inside the block names the
+    template and line it came from, before the line of the rendered SQL."""
+    try:
+        yield
+    except ApplyError as e:
+        if e.line is None or e.statement_line is None:
+            raise
+        from .locate import SourceMap
+
+        where = SourceMap(project).statement(script.sql.split("\n"), e.statement_line, e.line)
+        prefix = f"line {e.statement_line}: "
+        if where is None or not e.message.startswith(prefix):
+            raise
+        raise ApplyError(f"{where.path}:{where.line} (line {e.statement_line} of the rendered "
+                         f"SQL): {e.message.removeprefix(prefix)}", line=e.line,
+                         sqlstate=e.sqlstate, statement=e.statement,
+                         server_message=e.server_message, hint=e.hint,
+                         statement_line=e.statement_line) from e
 
 
 def write_file(path: Path, text: str) -> None:
@@ -353,6 +391,15 @@ def write_migration(directory: Path, script: Script, *, force: bool = False) -> 
     return migration.write_migration(directory, script.sql, force=force)
 
 
+def find_project_root(start: Path) -> Path | None:
+    """``start`` or the nearest directory above it that holds ``supabase-init.hcl``, as git
+    finds its repository; None when there is none."""
+    from .project import CONFIG_FILE
+
+    start = start.resolve()
+    return next((d for d in (start, *start.parents) if (d / CONFIG_FILE).is_file()), None)
+
+
 def stop_embedded(directory: Path) -> None:
     """Stop the kept embedded server of ``directory`` (``apply --embedded --keep`` names it)
     and remove the directory with its data."""
@@ -383,7 +430,7 @@ def versions() -> dict[str, str]:
 
 
 __all__ = ["HAZARD_ROWS", "LEVELS", "PARALLELISM", "RULES", "SUPABASE_LOCAL_DATABASE_URL",
-           "SUPABASE_LOCAL_DATABASE_URL_REDACTED", "ApplyResult",
+           "SUPABASE_LOCAL_DATABASE_URL_REDACTED", "ApplyResult", "Interrupted",
            "Change", "Comparison", "Finding", "LintFailed", "LintResult", "Plan", "Project",
            "Rule", "Script", "Snapshot", "Statement", "Target", "TargetChoice", "TargetLint",
            "TargetPlan",
@@ -391,4 +438,4 @@ __all__ = ["HAZARD_ROWS", "LEVELS", "PARALLELISM", "RULES", "SUPABASE_LOCAL_DATA
            "build_template", "choose_targets", "lint", "lint_targets", "load_targets", "plan",
            "plan_targets", "require_current",
            "redact_dsn", "render", "snapshot", "split_statements", "stale_diff", "url_target",
-           "verify", "write_file", "write_template"]
+           "verify", "write_file", "write_template", "find_project_root", "sql_errors_located"]

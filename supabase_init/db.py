@@ -210,7 +210,8 @@ def statement_error(e: Exception, stmt: Statement,
     if hint:
         message += f"; hint: {hint}"
     return ApplyError(" ".join(message.split()), line=line, sqlstate=sqlstate,
-                      statement=stmt.first_line, server_message=server, hint=hint)
+                      statement=stmt.first_line, server_message=server, hint=hint,
+                      statement_line=stmt.line)
 
 
 def _error_line(stmt: Statement, diag: Any) -> int:

@@ -18,13 +18,19 @@ Three cases need care:
 * A string libpq cannot parse is never shown: messages describe it, and any
   quoted text in them is removed.
 * libpq's own error messages quote values; every spelling of every password
-  (raw, percent-decoded, percent-encoded) is scrubbed from them.
+  (raw, percent-decoded, percent-encoded) is scrubbed from them. A spelling
+  of ``BARE_MIN`` characters or more is replaced wherever it occurs; a
+  shorter one only where it stands as a whole word (not inside a longer run
+  of letters, digits, ``_ . -``), which is how libpq quotes a value: a
+  password ``e`` must not turn "connection refused" into "conn***ction
+  r***fus***d", and one that short is ordinary text, not a secret in it.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
@@ -37,6 +43,10 @@ _URI_PREFIXES = ("postgresql://", "postgres://")
 _URL_RESERVED = "/?#@:&=,"
 _SPACE = " \t\n\v\f\r"  # C isspace(), which libpq uses
 NOT_SHOWN = "connection string not shown"
+# From this length a password is not ordinary text: hidden wherever it occurs.
+BARE_MIN = 8
+_WORD = "A-Za-z0-9_.\\-"
+PERCENT_ENCODE = "percent-encode / ? # @ : in its user name and password, e.g. %2F for /"
 
 
 def is_url(dsn: str) -> bool:
@@ -176,6 +186,8 @@ class _Reading:
     # Passwords inside another value (a dbname holding a URL), hidden in the
     # display and the target too.
     nested: tuple[str, ...] = ()
+    # A URL libpq cannot parse whose password holds a character that ends it early.
+    unencoded: bool = False
 
 
 def _spellings(value: str, written: str | None = None) -> list[str]:
@@ -214,7 +226,8 @@ def _read_url(dsn: str, params: dict[str, str] | None) -> _Reading:
         display = _url_display(display_url)
         if not fragments and not _url_agrees(url, params):
             display = _params_display(params)
-    return _Reading(params, _ordered(secrets), tuple(fragments), display)
+    unencoded = params is None and any(ch in meant.password for ch in "/?#@")
+    return _Reading(params, _ordered(secrets), tuple(fragments), display, unencoded=unencoded)
 
 
 def _url_agrees(url: _Url, params: dict[str, str]) -> bool:
@@ -267,7 +280,10 @@ def _read_kv(dsn: str, params: dict[str, str] | None) -> _Reading:
 
 def _hide(text: str, secrets: list[str] | tuple[str, ...]) -> str:
     for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
+        if len(secret) >= BARE_MIN:
+            text = text.replace(secret, REDACTED)
+        else:
+            text = re.sub(f"(?<![{_WORD}]){re.escape(secret)}(?![{_WORD}])", REDACTED, text)
     return text
 
 
@@ -298,6 +314,22 @@ def redact_dsn(dsn: str) -> str:
     A string libpq cannot parse is not shown at all.
     """
     return _reading(dsn).display
+
+
+def without_secrets(display: str) -> str | None:
+    """A connection string to the place a redacted DSN (``redact_dsn``) names, with no
+    password in it (libpq then takes it from PGPASSWORD, a password or service file);
+    None when the display does not say where (``NOT_SHOWN``, or a value hidden in part).
+    """
+    params = _libpq(display) if display != NOT_SHOWN else None
+    if params is None:
+        return None
+    kept = {k: v for k, v in params.items() if k not in _SECRET_KEYS}
+    if any(REDACTED in value for value in kept.values()):
+        return None
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo("", **kept)
 
 
 def _mask_quoted(text: str, hide: Callable[[str], bool]) -> str:
@@ -335,10 +367,8 @@ def scrub(text: str, dsn: str) -> str:
         if dsn and dsn in text:
             text = text.replace(dsn, REDACTED)
     if reading.fragments:
-        text = _mask_quoted(text, lambda content: any(f in content for f in reading.fragments))
-        for fragment in reading.fragments:
-            if len(fragment) >= 4:
-                text = text.replace(fragment, REDACTED)
+        text = _mask_quoted(text, lambda content: _hide(content, reading.fragments) != content)
+        text = _hide(text, reading.fragments)
     return text
 
 
@@ -362,7 +392,8 @@ def describe_target(dsn: str) -> Target:
     """Host, port and database a DSN names, as libpq reads it, with its environment defaults."""
     reading = _reading(dsn)
     if reading.params is None:
-        return Target("", "", "", "a connection string that libpq cannot parse")
+        advice = f" (a URL: {PERCENT_ENCODE})" if reading.unencoded else ""
+        return Target("", "", "", f"a connection string that libpq cannot parse{advice}")
     params = reading.params
     host = params.get("host") or params.get("hostaddr") or os.environ.get("PGHOST") \
         or "the default Unix socket"
@@ -377,5 +408,4 @@ def describe_target(dsn: str) -> Target:
         return _hide(value, reading.fragments)
 
     return Target(hide(host), hide(port), hide(database),
-                  "as libpq reads the URL: percent-encode / ? # @ : in its user name and "
-                  "password, e.g. %2F for /")
+                  f"as libpq reads the URL: {PERCENT_ENCODE}")

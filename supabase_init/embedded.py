@@ -6,13 +6,20 @@ of its own, and is deleted with its data when it stops. A kept server
 (``--keep``) also listens on TCP 127.0.0.1 on a free port, so any client can
 use its URL; ``stop_kept_server`` stops it and removes its directory. Never
 prints, never runs SQL.
+
+Every server directory carries the marker file from its first moment
+(``mark_server_dir``, before the server exists), so that a directory an
+interrupted or killed run left behind can be told from any other directory
+and removed by ``stop_kept_server`` too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import warnings
@@ -25,6 +32,10 @@ from .errors import EmbeddedServerError
 # In the directory of a kept server: what ``stop_kept_server`` looks for
 # before it removes anything.
 KEPT_MARKER = "supabase-init-embedded-server"
+# The prefix of a server directory's name, and its data directory's name in it.
+DIR_PREFIX = "supabase-init-embedded-"
+PGDATA = "pgdata"
+_STOP_WAIT_SECONDS = 10.0
 
 
 @dataclass
@@ -84,8 +95,12 @@ def _listen_on_tcp(wheel: Any, server: Any, pgdata: Path) -> str:
     wheel.pg_ctl(["-w", "-o", f"-h 127.0.0.1 -p {port} -k {info.socket_dir}",
                   "-l", str(pgdata / "log"), "restart"], pgdata=pgdata,
                  user=_system_user(), timeout=60)
-    (pgdata.parent / KEPT_MARKER).write_text(f"{pgdata.name}\n", encoding="utf-8")
     return f"postgresql://postgres@127.0.0.1:{port}/postgres"
+
+
+def mark_server_dir(root: Path) -> None:
+    """Mark ``root`` as a server directory, whose server is to keep its data in ``PGDATA``."""
+    (root / KEPT_MARKER).write_text(f"{PGDATA}\n", encoding="utf-8")
 
 
 def start_embedded_server(pgdata: Path, *, keep: bool = False) -> EmbeddedServer:
@@ -107,26 +122,85 @@ def start_embedded_server(pgdata: Path, *, keep: bool = False) -> EmbeddedServer
     return EmbeddedServer(url=url, pgdata=pgdata, _server=server)
 
 
-def stop_kept_server(root: Path) -> None:
-    """Stop the kept server whose directory is ``root`` and remove the directory."""
-    marker = root / KEPT_MARKER
+def _server_data(root: Path) -> Path | None:
+    """The data directory of server directory ``root``; None when ``root`` is not one.
+
+    A directory without the marker is one when its name and content are those
+    of a server directory (a run older than the marker, killed while starting).
+    """
     try:
-        pgdata = root / marker.read_text(encoding="utf-8").strip()
+        return root / (root / KEPT_MARKER).read_text(encoding="utf-8").strip()
     except OSError:
+        pass
+    try:
+        content = {entry.name for entry in root.iterdir()}
+    except OSError:
+        return None
+    return root / PGDATA if root.name.startswith(DIR_PREFIX) and content <= {PGDATA} else None
+
+
+def stop_kept_server(root: Path) -> None:
+    """Stop the server whose directory is ``root``, if one runs there, and remove the directory.
+
+    Also removes what an interrupted or killed run left behind, with or
+    without a server still running in it.
+    """
+    pgdata = _server_data(root)
+    if pgdata is None:
         raise EmbeddedServerError(
-            f"{root} is not the directory of a kept embedded server (no {KEPT_MARKER} file "
-            "in it): nothing was stopped or removed") from None
+            f"{root} is not the directory of an embedded server (no {KEPT_MARKER} file "
+            "in it): nothing was stopped or removed")
+    remove_server_dir(root, pgdata)
+
+
+def remove_server_dir(root: Path, pgdata: Path) -> None:
+    """Stop every PostgreSQL process that uses ``pgdata``, then remove ``root``."""
     server = EmbeddedServer(url="", pgdata=pgdata, _server=None)
-    if server.pid is not None:
-        try:
+    if _running(server.pid):
+        # A failure here is no failure yet: the processes left are stopped below.
+        with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired,
+                                 OSError):
             _wheel().pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=_system_user(),
                             timeout=60)
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as e:
-            if _running(server.pid):
-                raise EmbeddedServerError(
-                    f"could not stop the embedded server in {pgdata}: {type(e).__name__}; "
-                    "its data was left in place") from e
+    # A run killed while it started the server may have left an initdb still
+    # writing, or a postmaster that has not written postmaster.pid yet.
+    left = _processes_using(pgdata)
+    for process in left:
+        with contextlib.suppress(Exception):
+            # SIGQUIT: PostgreSQL's immediate shutdown; initdb and pg_ctl end on SIGTERM.
+            process.send_signal(signal.SIGQUIT if process.info.get("name") == "postgres"
+                                else signal.SIGTERM)
+    if left:
+        import psutil
+
+        _, alive = psutil.wait_procs(left, timeout=_STOP_WAIT_SECONDS)
+        if alive:
+            raise EmbeddedServerError(
+                f"could not stop the embedded server in {pgdata} (process "
+                f"{alive[0].pid} still runs); its data was left in place")
     shutil.rmtree(root)
+
+
+def _processes_using(pgdata: Path) -> list[Any]:
+    """The other processes (postgres, initdb, pg_ctl) that name ``pgdata`` or work in it.
+
+    initdb's backend names no directory (initdb gives it PGDATA) but works in
+    it: a killed initdb leaves it writing there until its input ends.
+    """
+    try:
+        import psutil
+    except ImportError:
+        return []
+    wanted = {str(pgdata), str(pgdata.resolve())}
+    found = []
+    for process in psutil.process_iter(attrs=["name", "cmdline", "cwd"]):
+        cmdline = process.info.get("cmdline") or []
+        cwd = process.info.get("cwd") or ""
+        if process.pid != os.getpid() and (
+                any(cwd == path or cwd.startswith(path + os.sep) for path in wanted)
+                or any(path in arg for arg in cmdline for path in wanted)):
+            found.append(process)
+    return found
 
 
 def _running(pid: int | None) -> bool:

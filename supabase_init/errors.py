@@ -66,9 +66,11 @@ class ApplyError(DatabaseError):
 
     def __init__(self, message: str, *, line: int | None = None,
                  sqlstate: str | None = None, statement: str | None = None,
-                 server_message: str | None = None, hint: str | None = None) -> None:
+                 server_message: str | None = None, hint: str | None = None,
+                 statement_line: int | None = None) -> None:
         super().__init__(message)
         self.line = line
+        self.statement_line = statement_line  # the failing statement's first line number
         self.sqlstate = sqlstate
         self.statement = statement  # the failing statement's first line
         self.server_message = server_message

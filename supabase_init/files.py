@@ -12,6 +12,7 @@ names are also in .gitignore).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import tempfile
@@ -140,8 +141,12 @@ def write_atomic(path: Path, text: str, *, mode: int | None = None) -> None:
     its mode and a new one gets what ``open()`` would give (0666 less the
     umask). The temporary file is created 0600, so content meant to be
     private (``mode=0o600``) is never readable by others, not even briefly.
+    The directory must exist: it is never created.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.is_dir():
+        # A mistyped -o must not leave a tree of new directories behind.
+        raise FileNotFoundError(errno.ENOENT, f"the directory {path.parent} does not exist "
+                                "(it is not created)", str(path))
     remove_stale_temporaries(path)
     with _signals_unwind():
         tmp: str | None = None

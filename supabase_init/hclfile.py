@@ -279,12 +279,87 @@ def _found(token: Any) -> str:
                 str(kind), "something else")
 
 
-def _syntax_error(e: Any, path: Path, secret: bool) -> ConfigError:
+_HEREDOC = re.compile(r"<<-?([A-Za-z_][A-Za-z0-9_-]*)[ \t]*\n")
+_OPENERS = {"{": "block", "[": "list", "(": "parenthesis", '"': "string",
+            "${": "interpolation", "<<": "heredoc"}
+
+
+def _unclosed(text: str) -> tuple[str, int] | None:
+    """The outermost block, list, string or heredoc that ``text`` opens and never closes,
+    and its line; None when everything is closed.
+
+    Read as HCL reads it: comments (#, //, /* */), strings with their escapes
+    and ${ } / %{ } templates, heredocs (<<EOT, <<-EOT).
+    """
+    stack: list[tuple[str, int]] = []
+    i, n, line = 0, len(text), 1
+    while i < n:
+        ch = text[i]
+        top = stack[-1][0] if stack else ""
+        if ch == "\n":
+            line += 1
+            i += 1
+            continue
+        if top == '"':
+            if ch == "\\":
+                i += 2
+                continue
+            if text.startswith(("$${", "%%{"), i):
+                i += 3
+                continue
+            if text.startswith(("${", "%{"), i):
+                stack.append(("${", line))
+                i += 2
+                continue
+            if ch == '"':
+                stack.pop()
+            i += 1
+            continue
+        if ch == "#" or text.startswith("//", i):
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        if text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            if end < 0:
+                return None  # the parser names an unclosed comment itself
+            line += text.count("\n", i, end)
+            i = end + 2
+            continue
+        heredoc = _HEREDOC.match(text, i) if text.startswith("<<", i) else None
+        if heredoc:
+            closing = re.compile(rf"^[ \t]*{re.escape(heredoc.group(1))}[ \t]*$", re.MULTILINE)
+            found = closing.search(text, heredoc.end())
+            if found is None:
+                stack.append(("<<", line))
+                break
+            line += text.count("\n", i, found.end())
+            i = found.end()
+            continue
+        if ch in "{[(\"":
+            stack.append((ch, line))
+        elif ch in "}])" and stack:
+            stack.pop()
+        i += 1
+    if not stack:
+        return None
+    kind, opened = stack[0]
+    return _OPENERS[kind], opened
+
+
+def _syntax_error(e: Any, path: Path, secret: bool, text: str) -> ConfigError:
     """Line, column, what was expected and what was found: never the text itself."""
     from lark.exceptions import UnexpectedCharacters
 
     token = getattr(e, "token", None)
     if getattr(token, "type", None) == "$END":
+        unclosed = _unclosed(text)
+        if unclosed is not None:
+            # Where the reader can act: the opening line, not the end of the file.
+            what, opened = unclosed
+            return ConfigError(f"the {what} opened on this line is never closed (syntax "
+                               f"error at column {e.column} of line {e.line}: the end of the "
+                               "file)", path=path, line=opened)
         return ConfigError(f"syntax error at column {e.column}: unexpected end of file "
                            "(an unclosed block, bracket or string?)", path=path, line=e.line)
     if isinstance(e, UnexpectedCharacters):
@@ -313,7 +388,7 @@ def parse_hcl_text(text: str, path: Path, *, secret: bool = False) -> Document:
         tree = hcl2.parses(text, discard_comments=True)
         attributes, blocks = _body(tree.body, _Reading(path, _options(), secret))
     except UnexpectedInput as e:
-        raise _syntax_error(e, path, secret) from None
+        raise _syntax_error(e, path, secret, text) from None
     except RecursionError:
         raise ConfigError("nested too deeply to read (lists or objects inside one "
                           "another hundreds of levels deep)", path=path) from None

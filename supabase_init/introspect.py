@@ -375,6 +375,9 @@ class HeldLock:
     modes: tuple[str, ...]  # weakest first
     rows: int | None  # the planner's estimate (tables), None when not a table
     bytes: int | None
+    # Whether the table's statistics were ever gathered (ANALYZE / VACUUM);
+    # None when not a table, or when it is empty (then 0 rows is exact).
+    analyzed: bool | None = None
 
     @property
     def strongest(self) -> str:
@@ -387,7 +390,7 @@ class HeldLock:
     def as_dict(self) -> dict[str, Any]:
         return {"schema": self.schema, "relation": self.name, "kind": self.kind,
                 "modes": list(self.modes), "rows": self.rows, "bytes": self.bytes,
-                "blocks_writes": self.blocks_writes}
+                "analyzed": self.analyzed, "blocks_writes": self.blocks_writes}
 
 
 def read_locks(conn: psycopg.Connection[Any], before: Snapshot | None = None) -> list[HeldLock]:
@@ -398,30 +401,37 @@ def read_locks(conn: psycopg.Connection[Any], before: Snapshot | None = None) ->
     transaction created them, so no other session can see them or wait for
     them, and a first apply of a thousand tables holds locks on some 8,000.
 
-    For a table locked more strongly than ACCESS SHARE, ``rows`` is the
-    planner's estimate (``EXPLAIN``), which scales the last ANALYZE to the
-    table's current size and works on a table never analyzed; this backend
-    already holds a lock on it, so reading it waits for nobody.
+    For a table locked more strongly than ACCESS SHARE, ``rows`` is 0 when
+    the table has no pages (exact, and no planner guess: one never analyzed
+    is assumed ten pages, some 350 rows), else the planner's estimate
+    (``EXPLAIN``), which scales the last ANALYZE to the table's current size
+    and works on a table never analyzed (``analyzed`` False says so); this
+    backend already holds a lock on it, so reading it waits for nobody.
     """
     from psycopg import sql as pgsql
 
     params = {"schema": None if before is None else before.schema,
               "schemas": [] if before is None else list(before.schemas),
               "existing": [] if before is None else before.relation_names()}
-    by_relation: dict[tuple[str, str, str], tuple[list[str], int | None]] = {}
-    for schema, name, kind, mode, size in conn.execute(_plain_query("locks"),
-                                                       params).fetchall():
-        modes, _ = by_relation.setdefault((schema, name, kind), ([], size))
+    by_relation: dict[tuple[str, str, str], tuple[list[str], int | None, bool, bool]] = {}
+    for schema, name, kind, mode, size, empty, analyzed in conn.execute(
+            _plain_query("locks"), params).fetchall():
+        modes, *_ = by_relation.setdefault((schema, name, kind), ([], size, empty, analyzed))
         modes.append(mode)
     locks: list[HeldLock] = []
-    for (schema, name, kind), (modes, size) in by_relation.items():
+    for (schema, name, kind), (modes, size, empty, analyzed) in by_relation.items():
         ordered = tuple(sorted(set(modes), key=lambda m: (LOCK_MODES.index(m)
                                                           if m in LOCK_MODES else -1, m)))
         rows = None
+        stats = None
         if kind == "table" and ordered[-1] != "AccessShareLock":
-            rows = _estimated_rows(conn, pgsql.SQL("EXPLAIN (FORMAT JSON) SELECT FROM {}.{}")
-                                   .format(pgsql.Identifier(schema), pgsql.Identifier(name)))
-        locks.append(HeldLock(schema, name, kind, ordered, rows, size))
+            if empty:
+                rows = 0
+            else:
+                stats = bool(analyzed)
+                rows = _estimated_rows(conn, pgsql.SQL("EXPLAIN (FORMAT JSON) SELECT FROM {}.{}")
+                                       .format(pgsql.Identifier(schema), pgsql.Identifier(name)))
+        locks.append(HeldLock(schema, name, kind, ordered, rows, size, stats))
     return locks
 
 

@@ -27,6 +27,19 @@ _KIND_DIRS = {"table": "tables", "view": "views", "function": "functions",
 
 _QUOTED = re.compile(r"([\"'])([^\"'\n]+)\1")
 _WORD = re.compile(r"[A-Za-z_][\w$]*")
+# Jinja's tags; the text between them is what a template writes as it stands.
+_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+# A macro's body writes wherever it is called: its lines say nothing of where.
+_MACRO = re.compile(r"\{%-?\s*macro\b.*?\{%-?\s*endmacro\s*-?%\}", re.DOTALL)
+_IN_TAG = "\x01"  # marks a line that lies inside a tag (it writes nothing as it stands)
+# A template line is matched to a line of output only when it writes at least
+# this many characters as they stand: ");" or "END;" could be anyone's.
+_MIN_LITERAL = 8
+_CREATING = {"table": r"(?:UNLOGGED\s+)?TABLE", "view": "VIEW", "function": "FUNCTION"}
+# The object a generated statement creates: CREATE [OR REPLACE] TABLE | VIEW | FUNCTION.
+_CREATES = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:UNLOGGED\s+)?(TABLE|VIEW|FUNCTION)\s+"
+                      r"(?:IF\s+NOT\s+EXISTS\s+)?(?:\"[^\"]*\"\.|\w+\.)?\"?(\w+)",
+                      re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -157,6 +170,57 @@ class SourceMap:
                     return found
             return self.table(table_name)
         return self._objects_line()
+
+    @functools.cached_property
+    def _line_patterns(self) -> list[tuple[Path, int, re.Pattern[str]]]:
+        """Each template line that writes text as it stands, as a pattern of the
+        output line it writes (whatever a tag on it writes matches anything)."""
+        def skip(m: re.Match[str]) -> str:
+            return f"\n{_IN_TAG}" * m.group(0).count("\n")
+
+        patterns = []
+        for path in self._templates:
+            text = _MACRO.sub(skip, "\n".join(self._lines(path)))
+            marked = _TAG.sub(lambda m: "\x00" + skip(m), text)
+            for number, line in enumerate(marked.split("\n"), start=1):
+                parts = line.strip().split("\x00")
+                if _IN_TAG in line or sum(len(p.strip()) for p in parts) < _MIN_LITERAL:
+                    continue
+                # What a tag writes inline is a name or a value: no spaces.
+                patterns.append((path, number,
+                                 re.compile(r"\S*?".join(re.escape(p) for p in parts))))
+        return patterns
+
+    def written_line(self, text: str) -> Location | None:
+        """The template line that wrote output line ``text``, when one template holds it
+        (in one or more places: the first is given); None when none or several do."""
+        text = text.strip()
+        found = [(path, number) for path, number, pattern in self._line_patterns
+                 if pattern.fullmatch(text)]
+        if not found or len({path for path, _ in found}) > 1:
+            return None
+        return Location(self._relative(found[0][0]), found[0][1])
+
+    def statement(self, lines: list[str], first: int, at: int) -> Location | None:
+        """Where the statement whose first line is ``first`` (1-based, in ``lines``)
+        comes from, ``at`` being the line of it a message is about: the template line
+        that wrote that line, else the one that wrote the statement's first line, else
+        the template of the table, view or function it creates."""
+        for number in (at, first):
+            if 1 <= number <= len(lines):
+                found = self.written_line(lines[number - 1])
+                if found is not None:
+                    return found
+        head = "\n".join(lines[first - 1:first + 2]) if 1 <= first <= len(lines) else ""
+        created = _CREATES.search(head)
+        if created is None:
+            return None
+        kind, name = created.group(1).lower(), created.group(2)
+        column = _WORD.match(lines[at - 1].strip()) if kind == "table" and at != first else None
+        if column is not None:
+            # A column of a table a macro writes: the template line naming the column.
+            return self.locate("column", f"{name}.{column.group(0)}", table=name)
+        return self._search(name, self._own_template(kind, name), _CREATING[kind])
 
     def grant(self, role: str, kind: str, name: str) -> Location | None:
         """The ``grant`` block that gives ``role`` a privilege on object ``kind name``."""

@@ -75,9 +75,13 @@ def kept_server_notice(target: Target) -> str:
             f"  stop it and remove its data with: {stop_command(target)}\n")
 
 
+def _target_words(target: Target) -> str:
+    return "a throwaway embedded server" if target.throwaway else target.display
+
+
 def apply_text(result: Comparison, target: Target) -> str:
     """What apply changed, by action and kind, or ``No changes: ...``."""
-    where = "a throwaway embedded server" if target.throwaway else target.display
+    where = _target_words(target)
     counts = result.counts()
     if result.changed:
         lines = [f"Applied {result.statements} statements to {where} in "
@@ -220,10 +224,14 @@ def as_json(command: str, changes: Sequence[Change], *, schema: str,
     }
 
 
-def _size(lock: HeldLock) -> str:
+def lock_size(lock: HeldLock) -> str:
+    """`` (about N rows, X MB)``, `` (empty, 0 bytes)``: a locked relation's size, for a line."""
     parts = []
-    if lock.rows is not None:
-        parts.append(f"about {lock.rows:,} rows")
+    if lock.rows == 0 and lock.analyzed is None:
+        parts.append("empty")
+    elif lock.rows is not None:
+        parts.append(f"about {lock.rows:,} rows" + (
+            ", estimated from its size: never analyzed" if lock.analyzed is False else ""))
     if lock.bytes is not None:
         parts.append(f"{lock.bytes / 1e6:.1f} MB" if lock.bytes >= 100_000
                      else f"{lock.bytes:,} bytes")
@@ -240,7 +248,7 @@ def lock_lines(result: Comparison, hazard_rows: int) -> list[str]:
     lines = ["Locks apply would take (measured in the rolled-back transaction):"]
     for lock in locks:
         line = (f"  {lock.kind} {lock.schema}.{lock.name}: {', '.join(lock.modes)}"
-                f"{_size(lock)}")
+                f"{lock_size(lock)}")
         if lock in hazards:
             line += (f"  HAZARD: blocks writes to a table of {hazard_rows:,}+ rows for the "
                      "length of the change")
@@ -302,10 +310,11 @@ def plan_report(command: str, result: Comparison, schema: str, target: Target,
                 json_output: bool, hazard_rows: int = HAZARD_ROWS, color: bool = False) -> str:
     """What ``plan`` / ``verify`` print on stdout for ``result`` (``color``: for a
     terminal, see ``use_color``; never in JSON)."""
+    where = _target_words(target)
     if json_output:
-        return json.dumps(plan_document(command, result, schema, target.display, hazard_rows),
+        return json.dumps(plan_document(command, result, schema, where, hazard_rows),
                           indent=2) + "\n"
-    out = _plan_text(command, result, schema, target.display, hazard_rows)
+    out = _plan_text(command, result, schema, where, hazard_rows)
     return colorize(out) if color else out
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .dsn import describe_target, redact_dsn
+from .dsn import describe_target, redact_dsn, without_secrets
 from .errors import PlanFileError, StalePlanError
 from .files import write_atomic
 from .introspect import Change, Snapshot
@@ -145,6 +145,19 @@ class SavedPlan:
             "changes": [c.as_dict() for c in self.changes],
             "sql": self.sql,
         }, indent=2, ensure_ascii=False, default=str) + "\n"
+
+    def target_dsn(self) -> str | None:
+        """A connection string to the database the plan was made on, or None.
+
+        The plan holds no password: libpq takes it from PGPASSWORD, a password
+        file or a service file. Supabase's local development database (whose
+        password is its public default) is reached with that default.
+        """
+        from .target import SUPABASE_LOCAL_DATABASE_URL, SUPABASE_LOCAL_DATABASE_URL_REDACTED
+
+        if self.identity.display == SUPABASE_LOCAL_DATABASE_URL_REDACTED:
+            return SUPABASE_LOCAL_DATABASE_URL
+        return without_secrets(self.identity.display)
 
     def check(self, dsn: str) -> Callable[[psycopg.Connection[Any], Snapshot | None], None]:
         """The ``transaction`` check that refuses another database or a changed catalog."""

@@ -158,7 +158,8 @@ def run_in_transaction(target: str | psycopg.Connection[Any],
         if commit:
             message += " (rolled back: nothing was changed)"
         raise ApplyError(message, line=e.line, sqlstate=e.sqlstate, statement=e.statement,
-                         server_message=e.server_message, hint=e.hint) from None
+                         server_message=e.server_message, hint=e.hint,
+                         statement_line=e.statement_line) from None
     except BaseException:
         _rollback_quietly(conn)
         raise
@@ -334,9 +335,9 @@ class Comparison:
         return [lock for lock in self.locks if lock.modes != ("AccessShareLock",)]
 
     def hazards(self, min_rows: int = HAZARD_ROWS) -> list[HeldLock]:
-        """Write-blocking locks on tables of at least ``min_rows`` rows."""
+        """Write-blocking locks on tables of at least ``min_rows`` rows (never an empty one)."""
         return [lock for lock in self.strong_locks if lock.blocks_writes
-                and lock.kind == "table" and (lock.rows or 0) >= min_rows]
+                and lock.kind == "table" and lock.rows != 0 and (lock.rows or 0) >= min_rows]
 
 
 _DEFERRED_QUERY = ("SELECT index_name, statement, cleanup"

@@ -84,6 +84,9 @@ resource "terraform_data" "this" {
 
   provisioner "local-exec" {
     interpreter = ["/bin/sh", "-c"]
+    # Terraform would print the whole shell script below on every run; psql's
+    # own output, and its error on a failure, still show.
+    quiet = true
     # psql reads the script from a file, so its errors name the line
     # (psql:supabase-init.sql:LINE: ERROR: ...), the same line as in
     # `supabase-init render` output. -X ignores ~/.psqlrc; ON_ERROR_STOP with

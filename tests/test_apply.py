@@ -201,6 +201,10 @@ def test_progress_is_shown_on_a_terminal_for_long_scripts(database, project):
     sleep_line = line_of(render_project(project), "SELECT pg_catalog.pg_sleep(1.0);")
     plain = apply_cli(database.url, "--statement-timeout", "300ms", project=project)
     assert plain.returncode == 1 and plain.stdout == ""
-    assert plain.stderr.startswith(f"Error: line {sleep_line}: SELECT pg_catalog.pg_sleep(1.0)")
+    entry_line = (project / "templates" / "supabase-init.sql.j2").read_text().split(
+        "\n").index("SELECT pg_catalog.pg_sleep(1.0);") + 1
+    assert plain.stderr.startswith(
+        f"Error: templates/supabase-init.sql.j2:{entry_line} (line {sleep_line} of the rendered "
+        "SQL): SELECT pg_catalog.pg_sleep(1.0)"), plain.stderr
     assert "statement_timeout (300ms)" in plain.stderr and "57014" in plain.stderr
     assert plain.stderr.count("\n") == 1, plain.stderr

@@ -78,7 +78,9 @@ def test_a_failing_statement_leaves_the_catalog_as_it_was_and_names_its_line(
     assert out.returncode == 1
     assert out.stdout == ""
     assert out.stderr == (
-        f"Error: line {start}: SELECT id (error at line {error_line}): column "
+        # The template line the failing line came from, then the rendered SQL's.
+        f"Error: templates/_failure_probe.sql.j2:9 (line {start} of the rendered SQL): "
+        f"SELECT id (error at line {error_line}): column "
         '"no_such_column" does not exist [SQLSTATE 42703] (rolled back: nothing was '
         'changed)\n'), out.stderr
     assert catalog_fingerprint(database.url) == before
@@ -194,3 +196,28 @@ def test_no_password_in_any_output_against_the_real_server(database):
     missing = apply_cli(wrong_db)
     assert missing.returncode == 1 and "database no_such_database_here" in missing.stderr
     assert_no_password(missing.stdout, missing.stderr)
+
+
+def test_plan_names_the_template_line_of_a_failing_statement(database, failing_project):
+    project, start, _ = failing_project
+    out = run_cli("plan", "--project", str(project), "--database-url", database.url)
+    assert out.returncode == 1
+    assert out.stderr.startswith(
+        f"Error: templates/_failure_probe.sql.j2:9 (line {start} of the rendered SQL): "), \
+        out.stderr
+
+
+def test_an_error_in_a_column_a_macro_writes_names_the_columns_template_line(database,
+                                                                            project):
+    template = project / "templates" / "tables" / "campaigns.sql.j2"
+    lines = template.read_text(encoding="utf-8").split("\n")
+    (status,) = [i for i, text in enumerate(lines) if text.lstrip().startswith('("status"')]
+    lines[status] = '    ("status", "text NOT NULL DEFAULT no_such_function()"),'
+    template.write_text("\n".join(lines), encoding="utf-8")
+    built = run_cli("build", "--project", str(project))
+    assert built.returncode == 0, built.stderr
+    out = run_cli("apply", "--project", str(project), "--database-url", database.url)
+    assert out.returncode == 1
+    assert out.stderr.startswith(f"Error: templates/tables/campaigns.sql.j2:{status + 1} "
+                                 "(line "), out.stderr
+    assert "function no_such_function() does not exist" in out.stderr

@@ -134,6 +134,16 @@ def test_undeclared_terraform_variable_in_a_template_fails(project: Path) -> Non
     assert "'tenant'" in line
 
 
+def test_a_misplaced_var_names_the_template_line_not_the_built_one(project: Path) -> None:
+    template = project / "templates" / "tables" / "campaigns.sql.j2"
+    text = template.read_text(encoding="utf-8")
+    template.write_text(text + "SELECT {{ var('schema') }} AS unquoted;\n", encoding="utf-8")
+    line = one_error_line(run_cli("build", "-C", str(project)))
+    assert f"templates/tables/campaigns.sql.j2:{text.count(chr(10)) + 1}: var('schema') is not " \
+        "inside a quoted identifier" in line, line
+    assert "supabase-init.sql.tpl" not in line
+
+
 def test_python_error_in_template_code_is_one_line(project: Path) -> None:
     template = project / "templates" / "functions" / "set_updated_at.sql.j2"
     template.write_text("-- {{ 1 // 0 }}\n" + template.read_text(encoding="utf-8"),
@@ -201,6 +211,15 @@ def test_render_output_to_an_unwritable_place_is_one_error(clean_project: Path,
     line = one_error_line(run_cli("render", "-C", str(clean_project),
                                   "-o", str(blocker / "crm.sql")))
     assert str(blocker / "crm.sql") in line
+
+
+def test_render_output_into_a_missing_directory_creates_nothing(clean_project: Path,
+                                                                 tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such"
+    result = run_cli("render", "-C", str(clean_project), "-o", str(missing / "crm.sql"))
+    line = one_error_line(result)
+    assert f"the directory {missing} does not exist" in line, line
+    assert not (tmp_path / "no").exists()
 
 
 def test_render_does_not_import_psycopg(clean_project: Path, tmp_path: Path) -> None:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 import pty
 import select
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from importlib import metadata
 from pathlib import Path
 
@@ -125,3 +127,67 @@ def test_apply_on_a_terminal_with_no_color_writes_no_escape(database, project):
     out = run_on_a_terminal("apply", "--project", str(project), "--database-url",
                             database.url, env={"TERM": "xterm", "NO_COLOR": "1"})
     assert out.startswith("Applied ") and "\x1b" not in out
+
+
+def test_the_version_help_names_every_component_it_prints():
+    printed = [line.split()[0] for line in run_cli("--version").stdout.splitlines()]
+    help_text = " ".join(run_cli("--help").stdout.split()).lower()
+    (described,) = [part for part in help_text.split("--version")[1:2]]
+    assert len(printed) == 6, printed
+    for name in printed:
+        assert name.lower() in described.split("exit.")[0], (name, described)
+
+
+def test_a_command_run_from_a_subfolder_finds_the_project(project):
+    expected = run_cli("render", "--project", str(project))
+    assert expected.returncode == 0, expected.stderr
+    for folder in (project / "templates" / "tables", project / "terraform"):
+        result = run_cli("render", cwd=folder)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == expected.stdout
+    built = run_cli("build", "--check", "-C", str(project / "templates"))
+    assert built.returncode == 0, built.stderr
+
+
+def test_no_project_above_is_one_error_naming_the_config_file(tmp_path):
+    result = run_cli("render", cwd=tmp_path)
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("Error: ") and "supabase-init.hcl" in line, line
+
+
+def test_every_command_takes_project(project, tmp_path):
+    # show and embedded stop read no project, but accept the option as every command does.
+    shown = run_cli("show", "--project", str(project), str(tmp_path / "missing.plan"))
+    assert shown.returncode == 1 and "no such plan file" in shown.stderr, shown.stderr
+    leftover = tmp_path / "supabase-init-embedded-x"
+    (leftover / "pgdata").mkdir(parents=True)
+    stopped = run_cli("embedded", "stop", "-C", str(project), str(leftover))
+    assert stopped.returncode == 0, stopped.stderr
+    assert not leftover.exists()
+
+
+def test_plan_and_verify_on_a_throwaway_server(project):
+    # Short: the server's Unix socket lives in its data directory.
+    tmp_path = Path(tempfile.mkdtemp(prefix="si-"))
+    try:
+        plan_and_verify_embedded(project, tmp_path)
+    finally:
+        shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def plan_and_verify_embedded(project: Path, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("PG")}
+    env["TMPDIR"] = str(tmp_path)
+    plan = run_cli("plan", "--embedded", "--detailed-exitcode", "-C", str(project), env=env)
+    assert plan.returncode == 2, plan.stderr
+    assert plan.stdout.startswith("apply would make these changes") and \
+        "at a throwaway embedded server:" in plan.stdout.splitlines()[0], plan.stdout[:300]
+    assert "+ table campaigns" in plan.stdout
+    verify = run_cli("verify", "--embedded", "-C", str(project), env=env)
+    assert verify.returncode == 2, verify.stderr
+    assert "Drift: " in verify.stdout
+    refused = run_cli("plan", "--embedded", "-out", str(tmp_path / "p.plan"), "-C",
+                      str(project), env=env)
+    assert refused.returncode == 1 and "--embedded" in refused.stderr
+    assert list(tmp_path.glob("supabase-init-embedded-*")) == []

@@ -8,7 +8,7 @@ import pytest
 
 from apply_helpers import render_project
 from catalog import catalog_fingerprint
-from supabase_init import db, transaction
+from supabase_init import db, report, transaction
 from supabase_init.errors import ApplyError
 from supabase_init.introspect import diff_snapshots, read_locks, snapshot_catalog
 
@@ -100,6 +100,29 @@ def test_the_lock_report_leaves_out_relations_the_run_created(database):
     existing = reported[("table", "existing")]
     assert size is not None and existing.bytes == size[0] and existing.rows is not None
     assert existing.strongest == "ShareLock"
+
+
+def test_the_lock_report_says_empty_or_never_analyzed_from_what_the_table_holds(database):
+    database.execute("""
+        CREATE TABLE public.nothing (id int PRIMARY KEY);
+        CREATE TABLE public.unanalyzed (id int PRIMARY KEY);
+        INSERT INTO public.unanalyzed SELECT generate_series(1, 5000);
+        CREATE TABLE public.analyzed (id int PRIMARY KEY);
+        INSERT INTO public.analyzed SELECT generate_series(1, 50);
+        ANALYZE public.analyzed;""")
+    with psycopg.connect(database.url) as conn:
+        conn.execute("LOCK TABLE public.nothing, public.unanalyzed, public.analyzed "
+                     "IN SHARE MODE")
+        locks = {lock.name: lock for lock in read_locks(conn) if lock.kind == "table"}
+        conn.rollback()
+    # Empty: 0 rows, exactly (the planner would guess ten pages of rows).
+    assert (locks["nothing"].rows, locks["nothing"].bytes, locks["nothing"].analyzed) == (0, 0,
+                                                                                        None)
+    assert locks["unanalyzed"].analyzed is False and locks["unanalyzed"].rows
+    assert locks["analyzed"].analyzed is True and locks["analyzed"].rows == 50
+    assert report.lock_size(locks["nothing"]) == " (empty, 0 bytes)"
+    assert "estimated from its size: never analyzed" in report.lock_size(locks["unanalyzed"])
+    assert report.lock_size(locks["analyzed"]) == " (about 50 rows, 8,192 bytes)"
 
 
 def test_a_snapshot_of_two_schemas_names_the_others_objects_with_their_schema(database):

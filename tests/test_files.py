@@ -139,3 +139,11 @@ def test_describe_os_error_is_one_line_with_the_path() -> None:
     except OSError as e:
         assert describe_os_error(e) == "/nonexistent-dir/x: No such file or directory"
     assert describe_os_error(OSError(13, "Permission denied")) == "Permission denied"
+
+
+def test_a_write_into_a_missing_directory_creates_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "deeper" / "out.sql"
+    with pytest.raises(FileNotFoundError) as raised:
+        write_atomic(target, "x")
+    assert f"the directory {target.parent} does not exist" in str(raised.value)
+    assert list(tmp_path.iterdir()) == []

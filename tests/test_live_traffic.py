@@ -222,3 +222,22 @@ def test_a_failed_concurrent_build_leaves_no_invalid_index_and_a_rerun_finishes(
     assert again.returncode == 0, again.stderr
     assert crm.scalar("SELECT indisvalid FROM pg_index WHERE indexrelid = "
                       "'public.campaign_recipients_channel_key'::regclass") is True
+
+
+def test_an_empty_never_analyzed_table_is_reported_empty_and_no_hazard(crm,
+                                                                       project: Path) -> None:
+    # The tables apply created hold no rows and were never analyzed: the planner
+    # would guess ten pages (some 350 rows) for campaign_recipients.
+    add_index(project, '{{- m.index("campaign_recipients_sent_at_idx", "campaign_recipients", '
+                       '"sent_at") }}')
+    text = run_cli("plan", "-C", str(project), "--database-url", crm.url, "--hazard-rows", "100")
+    assert text.returncode == 0, text.stderr
+    lock_line = next(line for line in text.stdout.splitlines()
+                     if "table public.campaign_recipients:" in line)
+    assert "ShareLock (empty, 0 bytes)" in lock_line and "HAZARD" not in lock_line, lock_line
+    doc = json.loads(run_cli("plan", "-C", str(project), "--database-url", crm.url,
+                             "--hazard-rows", "100", "--json").stdout)
+    assert doc["hazards"] == []
+    [lock] = [lock for lock in doc["locks"] if lock["relation"] == "campaign_recipients"]
+    assert lock["rows"] == 0 and lock["bytes"] == 0 and lock["analyzed"] is None
+

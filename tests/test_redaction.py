@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from psycopg.conninfo import conninfo_to_dict
 
 from conftest import REPO, run_cli
-from supabase_init.dsn import describe_target, redact_dsn, scrub, secrets_in
+from supabase_init.dsn import REDACTED, describe_target, redact_dsn, scrub, secrets_in
 
 PRINTABLE = string.printable[:95]  # every printable ASCII character, space included
 FORMS = ("url", "url_encoded", "url_query", "keyword")
@@ -95,7 +95,8 @@ def real_messages(dsn: str) -> list[str]:
     ("postgresql://u:p%zz@h/db", "connection string not shown",
      "a connection string that libpq cannot parse"),
     ("postgresql://u:a/b?c@h/db", "connection string not shown",
-     "a connection string that libpq cannot parse"),
+     "a connection string that libpq cannot parse (a URL: percent-encode / ? # @ : in its "
+     "user name and password, e.g. %2F for /)"),
     ("postgresql://h/db?user=a@b", "postgresql://h/db?user=a@b",
      "host h, port 5432, database db"),
     ("postgresql://u:one@h/db?password=two", "postgresql://u:***@h/db?password=***",
@@ -139,6 +140,49 @@ def test_no_password_in_what_the_library_says(password: str, form: str) -> None:
         # Well-formed: libpq's own reading holds the password, and it is a known secret.
         assert conninfo_to_dict(dsn)["password"] == password
         assert password in secrets_in(dsn)
+
+
+def cli_error(dsn: str) -> str:
+    """The one error line of a plan against ``dsn``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    result = run_cli("plan", "--database-url", dsn, cwd=REPO, env=env)
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    (line,) = result.stderr.splitlines()
+    return line
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_short_password_leaves_libpqs_words_and_the_hint_readable(form: str) -> None:
+    dsn = dsn_for(form, "e", PORT)
+    (message,) = real_messages(dsn)
+    assert "Connection refused" in scrub(message, dsn)
+    said = cli_error(dsn)
+    assert "Connection refused" in said and f"{REDACTED}" in said, said
+    assert "connection to server at \"127.0.0.1\"" in said, said
+    assert "Hint: nothing accepted the connection there" in said, said
+
+
+@pytest.mark.parametrize(("text", "password", "expected"), [
+    ('failed for "e"', "e", 'failed for "***"'),
+    ("connection refused; password: e (rejected)", "e",
+     "connection refused; password: *** (rejected)"),
+    ('host "pw@127.0.0.1"', "pw", 'host "***@127.0.0.1"'),
+    ("the password is secret", "secret", "the password is ***"),
+    ("notsecretatall", "secret", "notsecretatall"),
+    # From BARE_MIN characters on, a password is hidden wherever it occurs.
+    ("xxlongpassword1xx", "longpassword1", "xx***xx"),
+])
+def test_a_short_password_is_hidden_where_it_stands_as_a_word(text: str, password: str,
+                                                               expected: str) -> None:
+    assert scrub(text, f"host=h password={kv_quote(password)}") == expected
+
+
+def test_an_unencoded_url_password_keeps_libpqs_words_and_says_to_percent_encode() -> None:
+    dsn = f"postgresql://postgres:p@ss/w?rd#@127.0.0.1:{PORT}/postgres"
+    said = cli_error(dsn)
+    assert 'missing key/value separator "=" in URI query parameter' in said, said
+    assert "percent-encode / ? # @ :" in said, said
+    assert not leaks("p@ss/w?rd#", said) and "ss/w" not in said, said
 
 
 # --------------------------------------------------------------------------

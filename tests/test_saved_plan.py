@@ -8,7 +8,10 @@ Real server, the CLI in a subprocess.
 from __future__ import annotations
 
 import json
+import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 from catalog import catalog_fingerprint
@@ -71,6 +74,59 @@ def test_apply_file_runs_exactly_the_plan(database, project, tmp_path):
     verify = run_cli("verify", "--project", str(project), "--database-url", database.url,
                      "-var", "schema=crm")
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_apply_file_as_plan_prints_it_goes_to_the_plans_database(database, project,
+                                                                 tmp_path):
+    out = tmp_path / "crm.plan"
+    url = with_password(database.url, "s3cret-pass")
+    result = run_cli("plan", "--project", str(project), "--database-url", url, "-out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "s3cret-pass" not in out.read_text(encoding="utf-8")
+    (command,) = [line.split("run: ", 1)[1] for line in result.stderr.splitlines()
+                  if "run: supabase-init apply" in line]
+    # Run as printed: no --database-url, no DATABASE_URL; the password (none is needed
+    # here) would come from PGPASSWORD or a password file, as for libpq.
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    applied = subprocess.run([sys.executable, "-m", "supabase_init", *command.split()[1:]],
+                             env=env, capture_output=True, text=True, timeout=120)
+    assert applied.returncode == 0, applied.stderr
+    assert applied.stdout.startswith("Applied "), applied.stdout
+    assert database.scalar("SELECT to_regclass('public.campaigns') IS NOT NULL") is True
+
+
+def test_another_target_than_the_plans_is_still_refused(database, other_database, project,
+                                                        tmp_path):
+    out = tmp_path / "crm.plan"
+    make_plan(project, database.url, out)
+    env = {**os.environ, "DATABASE_URL": other_database.url}
+    refused = subprocess.run([sys.executable, "-m", "supabase_init", "apply", str(out)],
+                             env=env, capture_output=True, text=True, timeout=120)
+    assert "the target is another database" in single_error(refused)
+
+
+def test_a_plans_target_is_reached_without_its_password(database, project, tmp_path) -> None:
+    from supabase_init import api
+
+    out = tmp_path / "crm.plan"
+    document = make_plan(project, database.url, out)
+
+    def target(display: str) -> str | None:
+        document["target"]["display"] = display
+        out.write_text(json.dumps(document), encoding="utf-8")
+        return api.read_plan(out).target_dsn()
+
+    from psycopg.conninfo import conninfo_to_dict
+
+    remote = target("postgresql://app:***@db.example.com:6543/crm?sslmode=require")
+    assert conninfo_to_dict(remote or "") == {"user": "app", "host": "db.example.com",
+                                              "port": "6543", "dbname": "crm",
+                                              "sslmode": "require"}
+    assert conninfo_to_dict(target("host=h password=*** dbname=d") or "") == {
+        "host": "h", "dbname": "d"}
+    assert target("postgresql://postgres:***@127.0.0.1:54322/postgres") == (
+        "postgresql://postgres:postgres@127.0.0.1:54322/postgres")
+    assert target("connection string not shown") is None
 
 
 def test_the_fingerprint_is_the_same_while_the_database_is(database, project, tmp_path):
@@ -172,3 +228,11 @@ def test_a_plan_for_another_server_is_refused(database, supabase_database, proje
     assert "another server (system identifier differs)" in line
     assert supabase_database.scalar("SELECT to_regclass('public.campaigns')") is None
     assert supabase_database.server.password("postgres") not in line
+
+
+def test_plan_out_into_a_missing_directory_creates_nothing(database, project, tmp_path):
+    out = tmp_path / "missing" / "crm.plan"
+    result = run_cli("plan", "--project", str(project), "--database-url", database.url,
+                     "-out", str(out))
+    assert f"the directory {out.parent} does not exist" in single_error(result)
+    assert not out.parent.exists()

@@ -106,3 +106,20 @@ def test_an_undeclared_variable_in_a_variable_file_warns_once(project: Path) -> 
     assert lines[0].startswith(f"Warning: {tfvars}:2: value for undeclared variable 'shcema'")
     assert "did you mean 'schema'?" in lines[0]
     assert 'CREATE SCHEMA IF NOT EXISTS "public";' in result.stdout
+
+
+def test_a_missing_tpl_is_named_as_missing(project: Path) -> None:
+    (project / "terraform" / "supabase-init.sql.tpl").unlink()
+    result = run_cli("render", "-C", str(project))
+    assert result.returncode == 1
+    assert result.stderr == ("Error: terraform/supabase-init.sql.tpl: does not exist: run "
+                             "supabase-init build\n")
+
+
+def test_a_missing_template_is_named_not_called_stale(project: Path) -> None:
+    (project / "templates" / "tables" / "campaigns.sql.j2").unlink()
+    result = run_cli("render", "-C", str(project))
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()
+    assert "stale" not in line, line
+    assert "templates/tables/campaigns.sql.j2" in line and "no template" in line, line

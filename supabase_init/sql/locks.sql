@@ -5,7 +5,8 @@
 -- relations whose names (as a snapshot names them) are not in the list of
 -- existing ones: the transaction created them, and no other session can see
 -- them yet. A locked relation's size is read without waiting: this backend
--- already holds a lock on it.
+-- already holds a lock on it. The size is the relation's as the transaction
+-- sees it (a rewritten table's new file).
 SELECT n.nspname AS schema,
        c.relname AS name,
        CASE c.relkind
@@ -14,7 +15,12 @@ SELECT n.nspname AS schema,
            WHEN 'I' THEN 'index' WHEN 'f' THEN 'foreign table' ELSE 'relation' END AS kind,
        l.mode,
        CASE WHEN c.relkind IN ('r', 'p', 'm', 'i', 'S') THEN pg_catalog.pg_relation_size(c.oid) END
-           AS bytes
+           AS bytes,
+       -- A plain table of no pages holds no rows (a partitioned one has no
+       -- pages of its own); reltuples is -1 until the first ANALYZE or VACUUM
+       -- (PostgreSQL 14 and later).
+       c.relkind = 'r' AND pg_catalog.pg_relation_size(c.oid) = 0 AS empty,
+       c.reltuples >= 0 AS analyzed
 FROM pg_catalog.pg_locks AS l
 JOIN pg_catalog.pg_class AS c ON c.oid = l.relation
 JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
