@@ -272,13 +272,27 @@ RULES_BY_ID = {rule.id: rule for rule in RULES}
 
 # Column names (lower case, "-" read as "_") that suggest secrets or data
 # about a person; a name also matches when it ends with "_" and one of them.
+# Every name Supabase's advisor treats as sensitive is here (it matches whole
+# names only), so sensitive_columns_exposed finds at least what it finds.
 SENSITIVE_COLUMNS = frozenset((
-    "password", "password_hash", "passwd", "passphrase", "secret", "secret_key", "api_key",
-    "apikey", "private_key", "access_token", "refresh_token", "session_token", "token", "jwt",
-    "otp", "otp_secret", "recovery_code", "ssn", "social_security_number", "tax_id",
-    "national_id", "passport_number", "driver_license", "drivers_license", "credit_card",
-    "card_number", "cvv", "cvc", "iban", "bank_account", "account_number", "routing_number",
-    "medical_record", "health_record", "patient_id", "insurance_number"))
+    # credentials
+    "password", "password_hash", "passwd", "pwd", "passphrase", "secret", "secret_key",
+    "api_key", "apikey", "auth_key", "private_key", "access_token", "refresh_token",
+    "session_token", "oauth_token", "bearer_token", "auth_code", "session_id", "session_key",
+    "session_secret", "token", "jwt", "otp", "otp_secret", "two_factor", "2fa_secret",
+    "2fa_code", "recovery_code", "backup_code", "verification_code",
+    # keys and certificates
+    "pgp_key", "gpg_key", "ssh_key", "certificate", "license_key", "activation_key",
+    # identity documents
+    "ssn", "social_security", "social_security_number", "tax_id", "national_id",
+    "passport_number", "passport_id", "driver_license", "drivers_license", "license_number",
+    # money
+    "credit_card", "card_number", "cvv", "cvc", "cvn", "iban", "swift_code", "bic",
+    "bank_account", "account_number", "routing_number",
+    # health, devices, biometrics
+    "medical_record", "health_record", "patient_id", "insurance_number", "health_insurance",
+    "medical_insurance", "treatment", "mac_address", "macaddr", "imei", "device_uuid",
+    "facial_recognition"))
 PERSONAL_COLUMNS = SENSITIVE_COLUMNS | frozenset((
     "email", "email_address", "phone", "phone_number", "mobile", "address", "street",
     "street_address", "postal_code", "zip_code", "birth_date", "birthday", "date_of_birth",
