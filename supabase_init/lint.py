@@ -807,9 +807,14 @@ def _multiple_permissive_policies(facts: Facts) -> Iterator[Hit]:
 @_catalog("unindexed_foreign_keys")
 def _unindexed_foreign_keys(facts: Facts) -> Iterator[Hit]:
     for name, fk in sorted(facts.of("foreign_key").items()):
+        columns = ", ".join(fk["columns"] or ())
         if not fk["covered"]:
             yield (f"constraint {name}", f"no index of table {fk['table']} leads with "
-                   f"({', '.join(fk['columns'] or ())})")
+                   f"({columns})")
+        elif not fk["in_order"]:
+            yield (f"constraint {name}", f"an index of table {fk['table']} leads with "
+                   f"({columns}) in another order: it serves the key, but Supabase's "
+                   "advisor wants the key's order")
 
 
 @_catalog("duplicate_index")

@@ -79,7 +79,8 @@ WHERE n.nspname = ANY (%(schemas)s)
 UNION ALL
 -- A foreign key is covered when a valid index leads with its columns (in any
 -- order): a delete or update of the referenced row then finds the
--- referencing rows without scanning the table.
+-- referencing rows without scanning the table. Supabase's advisor wants them
+-- in the key's order, hence in_order.
 SELECT c.schema, 'foreign_key',
        c.relname || '.' || k.conname,
        jsonb_build_object(
@@ -95,7 +96,12 @@ SELECT c.schema, 'foreign_key',
                  AND (pg_catalog.string_to_array(i.indkey::text, ' ')::int2[])
                          [1:pg_catalog.cardinality(k.conkey)] @> k.conkey
                  AND k.conkey @> (pg_catalog.string_to_array(i.indkey::text, ' ')::int2[])
-                         [1:pg_catalog.cardinality(k.conkey)]))
+                         [1:pg_catalog.cardinality(k.conkey)]),
+           'in_order', EXISTS (
+               SELECT FROM pg_catalog.pg_index AS i
+               WHERE i.indrelid = k.conrelid AND i.indisvalid
+                 AND (pg_catalog.string_to_array(i.indkey::text, ' ')::int2[])
+                         [1:pg_catalog.cardinality(k.conkey)] = k.conkey))
 FROM pg_catalog.pg_constraint AS k
 JOIN rel AS c ON c.oid = k.conrelid
 WHERE k.contype = 'f'
