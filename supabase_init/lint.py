@@ -174,7 +174,9 @@ RULES: tuple[Rule, ...] = (
           "A permissive INSERT, UPDATE, DELETE or ALL policy for anon, authenticated or "
           "PUBLIC lets every row be written (USING or WITH CHECK is always true). "
           "Supabase's advisor warns; a write open to everyone who can sign up is an "
-          "error here.",
+          "error here. The advisor also reads a missing USING (UPDATE, DELETE, ALL) or "
+          "WITH CHECK (INSERT) as always true; PostgreSQL admits no row through it, and "
+          "the finding says so.",
           "Restrict the policy (a level, an owner column, a real condition).", static=True),
     _rule("select_policy_always_true", ERROR, SECURITY, "Always-true read policy",
           "A permissive SELECT policy for anon, authenticated or PUBLIC shows every row "
