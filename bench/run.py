@@ -8,8 +8,9 @@ first), with the ratio and the target where there is one:
   console` evaluating the same `templatefile()`;
 * crm: the CRM's fresh and no-op `apply` against `psql -X -1 -v
   ON_ERROR_STOP=1 -f` of the rendered SQL, and against `supabase db push
-  --db-url` of the same SQL as a migration when the Supabase CLI is
-  available (on PATH, or installed by --with-supabase-cli with npm);
+  --remote=URL` (`--db-url URL` with a CLI older than version 3) of the same
+  SQL as a migration when the Supabase CLI is available (on PATH, or
+  installed by --with-supabase-cli with npm);
 * scale: generated projects of 10, 100 and 1,000 tables: fresh and no-op
   apply against psql, `plan` on an empty database and `verify` on an
   up-to-date one (against `migra` diffing the same databases with
@@ -278,6 +279,19 @@ def supabase_cli(bench: Bench) -> str | None:
     return str(binary)
 
 
+def supabase_push(cli: str) -> str:
+    """The option the installed Supabase CLI takes a database URL with: ``--remote``
+    (version 3 on, which deprecates ``--db-url`` and prints a warning for it) or
+    ``--db-url`` (older)."""
+    shown = subprocess.run([cli, "db", "push", "--help"], capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL, env={**os.environ, "DO_NOT_TRACK": "1"})
+    return "--remote" if "--remote" in shown.stdout + shown.stderr else "--db-url"
+
+
+def supabase_target(option: str, url: str) -> list[str]:
+    return [f"--remote={url}"] if option == "--remote" else ["--db-url", url]
+
+
 def bench_crm(bench: Bench, env: dict[str, str]) -> None:
     from supabase_init import api
 
@@ -294,9 +308,10 @@ def bench_crm(bench: Bench, env: dict[str, str]) -> None:
         lambda url: psql_file(url, sql_file),
         python_floor,
         lambda url: psql_file(url, sql_file) + python_floor(url)]
+    push = supabase_push(supabase) if supabase else ""
     if supabase:
-        runners.append(lambda url: run([supabase, "db", "push", "--db-url", url, "--yes"],
-                                       cwd=push_dir, env={"DO_NOT_TRACK": "1"}))
+        runners.append(lambda url: run([supabase, "db", "push", *supabase_target(push, url),
+                                        "--yes"], cwd=push_dir, env={"DO_NOT_TRACK": "1"}))
     fresh, again = fresh_and_again(bench, runners)
     bench.add(Row("CRM fresh apply", fresh[0], "`psql -X -1 -v ON_ERROR_STOP=1 -f`", fresh[1]))
     bench.add(Row("CRM no-op apply", again[0], "`psql -X -1 -v ON_ERROR_STOP=1 -f`", again[1],
@@ -305,8 +320,8 @@ def bench_crm(bench: Bench, env: dict[str, str]) -> None:
                   again[2], note="the floor of a Python tool on psycopg"))
     bench.add(Row("CRM no-op apply", again[0], PSQL_AND_FLOOR, again[3], note=FLOOR_NOTE))
     if supabase:
-        bench.add(Row("CRM fresh apply", fresh[0], "`supabase db push --db-url`", fresh[4]))
-        bench.add(Row("CRM no-op apply", again[0], "`supabase db push --db-url`", again[4],
+        bench.add(Row("CRM fresh apply", fresh[0], f"`supabase db push {push}`", fresh[4]))
+        bench.add(Row("CRM no-op apply", again[0], f"`supabase db push {push}`", again[4],
                       "≥ 4× faster (≤ 0.25×)", again[0] / again[4] <= 0.25))
     else:
         bench.notes.append("The Supabase CLI is not installed (pass --with-supabase-cli to "

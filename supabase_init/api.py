@@ -207,8 +207,8 @@ def apply(target: Target, script: Script | SavedPlan, *,
     from . import lint as linting
     from .savedplan import SavedPlan
 
-    inspect = (linting.gate(lint_project, script.schema) if lint_project is not None
-               else None)
+    inspect = (linting.gate(lint_project, script.schema, schemas=script.schemas)
+               if lint_project is not None else None)
     check = None
     if isinstance(script, SavedPlan):
         if target.server is not None:
@@ -232,7 +232,8 @@ def plan(target: Target, script: Script, *, on_statement: OnStatement | None = N
     """
     from . import lint as linting
 
-    inspect = (linting.inspector(lint_project, script.schema, locate=False)
+    inspect = (linting.inspector(lint_project, script.schema, locate=False,
+                                         schemas=script.schemas)
                if lint_project is not None else None)
     if out is None:
         return _compare(target, script, commit=False, on_statement=on_statement,
@@ -270,7 +271,7 @@ def lint(target: Target | None, script: Script, project: Project) -> LintResult:
         return linting.static_result(project, script.sql, script.schema)
     run: transaction.ScriptRun[None] = transaction.run_in_transaction(
         target.dsn, script.sql, commit=False, settings=script.settings,
-        inspect=linting.inspector(project, script.schema))
+        inspect=linting.inspector(project, script.schema, schemas=script.schemas))
     assert isinstance(run.inspected, linting.LintResult)
     return dataclasses.replace(run.inspected, seconds=run.seconds, statements=run.statements)
 

@@ -124,12 +124,15 @@ class Policy:
 
 @dataclass(frozen=True)
 class LintIgnore:
-    """A lint rule switched off for some objects (``"table x"``, ``"*"`` for all), and why."""
+    """A lint block: a rule switched off for some objects (``ignore``: ``"table x"``,
+    ``"*"`` for all), findings of it the team accepts (``accept``: still listed, not
+    failing), and why."""
 
     rule: str
     objects: tuple[str, ...]
     reason: str
     line: int
+    accept: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -786,26 +789,46 @@ def _policy_level(r: _Reader, access: tuple[Access, ...]) -> tuple[str | None, s
 _LINT_OBJECT = re.compile(r"(table|view|function|policy|index|constraint|column) \S+")
 
 
+def _lint_objects(r: _Reader, key: str, *, wildcard: bool) -> tuple[str, ...]:
+    objects = r.string_list(key) or ()
+    if r.attr(key) is not None and not objects:
+        raise r.fail(f"{key} must not be empty" + (' (["*"] ignores the rule everywhere)'
+                                                   if wildcard else ""), r.attr(key))
+    for item in objects:
+        if item == "*" and not wildcard:
+            raise r.fail('accept: "*" is not an object: name each finding the team accepts '
+                         '(ignore = ["*"] switches the rule off)', r.attr(key))
+        if item != "*" and not _LINT_OBJECT.fullmatch(item):
+            raise r.fail(f"{key}: {item!r} is not an object as lint names it (e.g. "
+                         '"table campaigns", "policy campaigns.viewers_read", '
+                         '"function set_updated_at()"' + (', or "*")' if wildcard else ")"),
+                         r.attr(key))
+    return objects
+
+
 def _lint_ignore(block: Block, path: Path) -> LintIgnore:
     (rule,) = _labels(block, 1, 'lint "rule_id" { ignore = ["table x"]  reason = "..." }', path)
     if not LINT_RULE_ID.fullmatch(rule):
         raise ConfigError(f"lint {rule!r}: not a rule id (lower case letters, digits and _)",
                           path=path, line=block.line)
     r = _Reader(block, f"lint {rule!r}", path)
-    r.check_keys(("ignore", "reason"))
-    objects = r.string_list("ignore", required=True) or ()
-    if not objects:
-        raise r.fail('ignore must not be empty (["*"] ignores the rule everywhere)',
-                     r.attr("ignore"))
-    for item in objects:
-        if item != "*" and not _LINT_OBJECT.fullmatch(item):
-            raise r.fail(f"ignore: {item!r} is not an object as lint names it (e.g. "
-                         '"table campaigns", "policy campaigns.viewers_read", '
-                         '"function set_updated_at()", or "*")', r.attr("ignore"))
+    r.check_keys(("ignore", "accept", "reason"))
+    # ignore: the rule does not apply to these objects (the finding is wrong there);
+    # accept: the finding is right, and the team lives with it.
+    objects = _lint_objects(r, "ignore", wildcard=True)
+    accept = _lint_objects(r, "accept", wildcard=False)
+    if not objects and not accept:
+        raise r.fail('needs ignore = [...] (objects the rule does not apply to) or '
+                     'accept = [...] (findings the team accepts)')
+    both = [item for item in accept if item in objects or "*" in objects]
+    if both:
+        raise r.fail(f"accept: {both[0]!r} is also ignored: a finding is either ignored "
+                     "or accepted", r.attr("accept"))
     reason = r.string("reason", required=True) or ""
     if not reason.strip():
-        raise r.fail("reason must say why the rule does not apply here", r.attr("reason"))
-    return LintIgnore(rule, objects, " ".join(reason.split()), block.line)
+        raise r.fail("reason must say why the rule does not apply here, or why its "
+                     "findings are accepted", r.attr("reason"))
+    return LintIgnore(rule, objects, " ".join(reason.split()), block.line, accept)
 
 
 def load_config(path: Path) -> Config:

@@ -69,17 +69,19 @@ class Finding:
     path: str | None = None
     line: int | None = None
     suppressed: str | None = None  # the reason of the lint block that ignores it
+    accepted: str | None = None  # the reason of the lint block that accepts it
 
     def as_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "level": self.level, "object": self.object,
                 "message": self.message, "fix": self.fix, "file": self.path,
                 "line": self.line, "suppressed": self.suppressed is not None,
-                "reason": self.suppressed}
+                "accepted": self.accepted is not None,
+                "reason": self.suppressed if self.suppressed is not None else self.accepted}
 
 
 @dataclass(frozen=True)
 class LintResult:
-    """The findings of one lint run (suppressed ones included, marked)."""
+    """The findings of one lint run (suppressed and accepted ones included, marked)."""
 
     schema: str
     mode: str  # "planned" (the rolled-back script on a database) or "static"
@@ -90,17 +92,27 @@ class LintResult:
     # "rule: object" of each lint block entry that matched no finding (stale, or
     # misspelt); only known when every rule ran (on a database).
     unused_ignores: tuple[str, ...] = ()
+    # "rule: object" of each accepted finding that no longer occurs (on a database
+    # only): the accept entry can go.
+    stale_accepts: tuple[str, ...] = ()
+    schemas: tuple[str, ...] = ()  # every schema linted, the API schema first
 
     @property
     def active(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.suppressed is None)
+        """The findings that count: neither suppressed nor accepted."""
+        return tuple(f for f in self.findings if f.suppressed is None and f.accepted is None)
 
     @property
     def suppressed(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.suppressed is not None)
 
+    @property
+    def accepted(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.accepted is not None)
+
     def counts(self) -> dict[str, int]:
-        """{"error": n, "warn": n, "info": n} of the findings not suppressed."""
+        """{"error": n, "warn": n, "info": n} of the findings that count (not suppressed,
+        not accepted)."""
         return {level: sum(f.level == level for f in self.active) for level in LEVELS}
 
     def fails(self, fail_on: str) -> bool:
@@ -162,7 +174,9 @@ RULES: tuple[Rule, ...] = (
           "A permissive INSERT, UPDATE, DELETE or ALL policy for anon, authenticated or "
           "PUBLIC lets every row be written (USING or WITH CHECK is always true). "
           "Supabase's advisor warns; a write open to everyone who can sign up is an "
-          "error here.",
+          "error here. The advisor also reads a missing USING (UPDATE, DELETE, ALL) or "
+          "WITH CHECK (INSERT) as always true; PostgreSQL admits no row through it, and "
+          "the finding says so.",
           "Restrict the policy (a level, an owner column, a real condition).", static=True),
     _rule("select_policy_always_true", ERROR, SECURITY, "Always-true read policy",
           "A permissive SELECT policy for anon, authenticated or PUBLIC shows every row "
@@ -207,11 +221,38 @@ RULES: tuple[Rule, ...] = (
           "personal data (email, phone, address, birth date, ...).",
           "Revoke the grant to anon; give personal data to signed-in roles behind policies.",
           OURS, static=True),
-    _rule("auth_rls_initplan", WARN, PERFORMANCE, "Per-row auth call in a policy",
+    _rule("auth_rls_initplan", WARN, PERFORMANCE, "Auth call not in the (select ...) form",
+          "A policy of a table with row level security calls auth.uid(), auth.jwt(), "
+          "auth.role(), auth.email() or current_setting() and its text never shows that "
+          "call right after a SELECT, the form Supabase's advisor looks for (it judges "
+          "the text, as PostgreSQL prints it). A bare call is evaluated once per row; one "
+          "inside a larger sub-select runs once per statement, and the finding says so, "
+          "but the advisor still flags it.",
+          "Wrap the call itself in a sub-select, e.g. (SELECT auth.uid()) or (SELECT "
+          "current_setting('request.jwt.claims', true)): it is then evaluated once per "
+          "statement, and the advisor sees it.", static=True),
+    _rule("policy_call_per_row", WARN, PERFORMANCE, "Per-row auth call the advisor misses",
           "A policy calls auth.uid(), auth.jwt(), auth.role(), auth.email() or "
-          "current_setting() directly, so PostgreSQL evaluates it once per row.",
-          "Wrap the call in a sub-select, e.g. (SELECT auth.uid()): it is then evaluated "
-          "once per statement.", static=True),
+          "current_setting() outside any sub-select, so PostgreSQL evaluates it once per "
+          "row, and Supabase's advisor does not see it (the same call appears wrapped "
+          "elsewhere in the expression, which its text test takes for all of them).",
+          "Wrap every such call in a sub-select, e.g. (SELECT auth.uid()).", OURS,
+          static=True),
+    _rule("pg_graphql_anon_table_exposed", WARN, SECURITY, "anon can see it in GraphQL",
+          "anon (no sign-in) can SELECT the table or view (any column), so pg_graphql "
+          "shows its name, columns and relationships in the GraphQL schema to anyone with "
+          "the public anon key, whatever row level security lets through. The advisor "
+          "checks it where pg_graphql is installed; every hosted Supabase project has it, "
+          "so lint judges as if it were, and says when it is not.",
+          "Revoke SELECT from anon on what must not be discoverable before sign-in."),
+    _rule("pg_graphql_authenticated_table_exposed", WARN, SECURITY,
+          "Signed-in users can see it in GraphQL",
+          "authenticated can SELECT the table or view (any column), so pg_graphql shows "
+          "its name, columns and relationships in the GraphQL schema to every signed-in "
+          "user (on Supabase: anyone who signs up), whatever row level security lets "
+          "through. Judged as if pg_graphql were installed, as for anon.",
+          "Revoke SELECT from authenticated where signed-in users need not discover the "
+          "object, or accept the finding with a reason (a lint block's accept)."),
     _rule("multiple_permissive_policies", WARN, PERFORMANCE, "Multiple permissive policies",
           "A role has several permissive policies for one command on a table; each is "
           "evaluated for every row.",
@@ -233,13 +274,27 @@ RULES_BY_ID = {rule.id: rule for rule in RULES}
 
 # Column names (lower case, "-" read as "_") that suggest secrets or data
 # about a person; a name also matches when it ends with "_" and one of them.
+# Every name Supabase's advisor treats as sensitive is here (it matches whole
+# names only), so sensitive_columns_exposed finds at least what it finds.
 SENSITIVE_COLUMNS = frozenset((
-    "password", "password_hash", "passwd", "passphrase", "secret", "secret_key", "api_key",
-    "apikey", "private_key", "access_token", "refresh_token", "session_token", "token", "jwt",
-    "otp", "otp_secret", "recovery_code", "ssn", "social_security_number", "tax_id",
-    "national_id", "passport_number", "driver_license", "drivers_license", "credit_card",
-    "card_number", "cvv", "cvc", "iban", "bank_account", "account_number", "routing_number",
-    "medical_record", "health_record", "patient_id", "insurance_number"))
+    # credentials
+    "password", "password_hash", "passwd", "pwd", "passphrase", "secret", "secret_key",
+    "api_key", "apikey", "auth_key", "private_key", "access_token", "refresh_token",
+    "session_token", "oauth_token", "bearer_token", "auth_code", "session_id", "session_key",
+    "session_secret", "token", "jwt", "otp", "otp_secret", "two_factor", "2fa_secret",
+    "2fa_code", "recovery_code", "backup_code", "verification_code",
+    # keys and certificates
+    "pgp_key", "gpg_key", "ssh_key", "certificate", "license_key", "activation_key",
+    # identity documents
+    "ssn", "social_security", "social_security_number", "tax_id", "national_id",
+    "passport_number", "passport_id", "driver_license", "drivers_license", "license_number",
+    # money
+    "credit_card", "card_number", "cvv", "cvc", "cvn", "iban", "swift_code", "bic",
+    "bank_account", "account_number", "routing_number",
+    # health, devices, biometrics
+    "medical_record", "health_record", "patient_id", "insurance_number", "health_insurance",
+    "medical_insurance", "treatment", "mac_address", "macaddr", "imei", "device_uuid",
+    "facial_recognition"))
 PERSONAL_COLUMNS = SENSITIVE_COLUMNS | frozenset((
     "email", "email_address", "phone", "phone_number", "mobile", "address", "street",
     "street_address", "postal_code", "zip_code", "birth_date", "birthday", "date_of_birth",
@@ -303,6 +358,54 @@ def per_row_calls(expression: str | None) -> list[str]:
     return found
 
 
+# The advisor's reading of a policy expression (auth_rls_initplan): a call is
+# flagged when its text occurs and the text "select <call>" does not (case
+# ignored there); current_setting is matched with any arguments.
+_ADVISOR_AUTH_CALLS = ("auth.uid()", "auth.jwt()", "auth.role()", "auth.email()")
+_CURRENT_SETTING_CALL = re.compile(r"current_setting\(.*\)", re.DOTALL)
+_SELECTED_CURRENT_SETTING = re.compile(r"select current_setting\(.*\)", re.DOTALL)
+
+
+def advisor_initplan_calls(expression: str | None) -> list[str]:
+    """The calls Supabase's advisor flags in ``expression`` (auth_rls_initplan)."""
+    if not expression:
+        return []
+    lower = expression.lower()
+    found = [call for call in _ADVISOR_AUTH_CALLS
+             if call in expression and f"select {call}" not in lower]
+    if (_CURRENT_SETTING_CALL.search(expression)
+            and not _SELECTED_CURRENT_SETTING.search(lower)):
+        found.append("current_setting()")
+    return found
+
+
+def _initplan_verdict(using: str | None, with_check: str | None) -> str | None:
+    """auth_rls_initplan's message for a policy, or None: the advisor's calls, and
+    whether PostgreSQL evaluates them once per row or once per statement."""
+    flagged = advisor_initplan_calls(using) + advisor_initplan_calls(with_check)
+    if not flagged:
+        return None
+    calls = ", ".join(dict.fromkeys(flagged))
+    per_row = set(per_row_calls(using) + per_row_calls(with_check)) & set(flagged)
+    how = ("PostgreSQL evaluates it once per row" if per_row else
+           "it runs once per statement here (inside a sub-select), but the advisor judges "
+           "the text")
+    return (f"calls {calls} without the (select ...) wrapper Supabase's advisor looks for: "
+            f"{how}")
+
+
+def _missed_verdict(using: str | None, with_check: str | None) -> str | None:
+    """policy_call_per_row's message: calls evaluated once per row that the advisor's
+    text test lets pass, or None."""
+    missed = [call for expression in (using, with_check)
+              for call in per_row_calls(expression)
+              if call not in advisor_initplan_calls(expression)]
+    if not missed:
+        return None
+    return (f"calls {', '.join(dict.fromkeys(missed))} once per row, outside any sub-select; "
+            "the advisor does not flag it (the call appears wrapped elsewhere)")
+
+
 _TRUE = frozenset(("true", "1=1", "'t'::boolean", "'true'::boolean"))
 
 
@@ -335,13 +438,31 @@ def reads_user_metadata(expression: str | None) -> bool:
 
 @dataclass(frozen=True)
 class Facts:
-    """What ``sql/lint.sql`` read: attributes by kind and name."""
+    """What ``sql/lint.sql`` read: attributes by kind and name, over every managed
+    schema. Names in the API schema are bare, others carry their schema
+    (``crm_private.counts``), as plan names them; each item's ``schema`` says
+    where it is."""
 
-    schema: str
+    schema: str  # the API schema
     items: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    # pg_graphql installed; the schemas PostgREST's settings expose (pgrst.db_schemas).
+    server: dict[str, Any] = field(default_factory=dict)
 
     def of(self, kind: str) -> dict[str, dict[str, Any]]:
         return self.items.get(kind, {})
+
+    def exposed(self, kind: str) -> dict[str, dict[str, Any]]:
+        """The items of ``kind`` in a schema the API serves: the API schema, and any
+        other the server's PostgREST settings name (the advisor's own scoping)."""
+        served = {self.schema, *(self.server.get("exposed_schemas") or ())}
+        return {name: item for name, item in self.of(kind).items()
+                if item.get("schema", self.schema) in served}
+
+    @functools.cached_property
+    def other_schemas(self) -> tuple[str, ...]:
+        """The managed schemas besides the API schema that hold something."""
+        return tuple(sorted({item["schema"] for kind in self.items.values()
+                             for item in kind.values()} - {self.schema}))
 
     def policies_of(self, table: str) -> list[dict[str, Any]]:
         return self._policies_by_table.get(table, [])
@@ -354,20 +475,38 @@ class Facts:
         return by_table
 
 
-def read_facts(conn: psycopg.Connection[Any], schema: str) -> Facts:
-    """The catalog as the rules read it (two queries; in a savepoint that is rolled back)."""
+def qualified(schema: str, api_schema: str, name: str) -> str:
+    """``name`` as lint (and plan) names it: bare in the API schema, else with its schema."""
+    return name if schema == api_schema else f"{schema}.{name}"
+
+
+def read_facts(conn: psycopg.Connection[Any], schema: str,
+               schemas: Sequence[str] = ()) -> Facts:
+    """The catalog as the rules read it, in ``schema`` (the API schema) and the other
+    managed ``schemas`` (one query, and one per schema for the policies; in a
+    savepoint that is rolled back)."""
     query = (resources.files("supabase_init") / "sql" / "lint.sql").read_text(encoding="utf-8")
+    every = list(_every_schema(schema, schemas))
     items: dict[str, dict[str, dict[str, Any]]] = {}
+    server: dict[str, Any] = {}
     with conn.transaction(force_rollback=True):
         conn.execute("SELECT pg_catalog.set_config('search_path', 'pg_catalog', true)")
-        for kind, name, attrs in conn.execute(query, {"schema": schema}).fetchall():
-            items.setdefault(kind, {})[name] = attrs
+        for where, kind, name, attrs in conn.execute(query, {"schemas": every}).fetchall():
+            if kind == "server":
+                server = attrs
+                continue
+            for key in ("table",) if kind in ("foreign_key", "index") else ():
+                attrs[key] = qualified(where, schema, attrs[key])
+            items.setdefault(kind, {})[qualified(where, schema, name)] = {**attrs,
+                                                                          "schema": where}
         policies = items.setdefault("policy", {})
-        for item in read_items(conn, "policies", schema=schema):
-            table, _, policy = item.name.partition(".")
-            policies[item.name] = {"table": table, "policy": policy, "using": None,
-                                   "with_check": None, "roles": [], **item.attrs}
-    return Facts(schema, items)
+        for where in every:
+            for item in read_items(conn, "policies", schema=where):
+                table, _, policy = item.name.partition(".")
+                policies[qualified(where, schema, item.name)] = {
+                    "table": qualified(where, schema, table), "policy": policy, "using": None,
+                    "with_check": None, "roles": [], **item.attrs, "schema": where}
+    return Facts(schema, items, server)
 
 
 Hit = tuple[str, str]  # (object, message)
@@ -395,7 +534,7 @@ def _who(roles: Iterable[str]) -> str:
 
 @_catalog("rls_disabled_in_public")
 def _rls_disabled_in_public(facts: Facts) -> Iterator[Hit]:
-    for name, table in facts.of("table").items():
+    for name, table in facts.exposed("table").items():
         readers = [r for r, p in _api_privileges(table).items() if "SELECT" in p]
         if not table["row_security"] and readers:
             yield (f"table {name}", f"row level security is disabled and {_who(readers)} "
@@ -404,7 +543,7 @@ def _rls_disabled_in_public(facts: Facts) -> Iterator[Hit]:
 
 @_catalog("rls_disabled_api_writable")
 def _rls_disabled_api_writable(facts: Facts) -> Iterator[Hit]:
-    for name, table in facts.of("table").items():
+    for name, table in facts.exposed("table").items():
         privileges = _api_privileges(table)
         if table["row_security"] or any("SELECT" in p for p in privileges.values()):
             continue
@@ -441,7 +580,7 @@ def _security_invoker(view: dict[str, Any]) -> bool:
 
 @_catalog("security_definer_view")
 def _security_definer_view(facts: Facts) -> Iterator[Hit]:
-    for name, view in facts.of("view").items():
+    for name, view in facts.exposed("view").items():
         readers = [r for r, p in _api_privileges(view).items() if "SELECT" in p]
         if readers and not _security_invoker(view):
             yield (f"view {name}", f"{_who(readers)} can read it, and it runs with its "
@@ -450,7 +589,7 @@ def _security_definer_view(facts: Facts) -> Iterator[Hit]:
 
 @_catalog("view_without_security_invoker")
 def _view_without_security_invoker(facts: Facts) -> Iterator[Hit]:
-    for name, view in facts.of("view").items():
+    for name, view in facts.exposed("view").items():
         readers = [r for r, p in _api_privileges(view).items() if "SELECT" in p]
         if not readers and not _security_invoker(view):
             yield (f"view {name}", "runs with its owner's privileges and row level "
@@ -480,15 +619,33 @@ def _write_always_true(command: str, using: str | None, with_check: str | None) 
     return None
 
 
+def _advisor_reads_open(command: str, using: str | None, with_check: str | None) -> str | None:
+    """The missing part Supabase's advisor reads as allow-all in a permissive write
+    policy ("USING", "WITH CHECK"), or None. PostgreSQL admits no row through a
+    missing expression, so such a policy is closed, but the advisor flags it."""
+    if command in ("UPDATE", "DELETE", "ALL") and using is None:
+        return "USING"
+    if command == "INSERT" and with_check is None:
+        return "WITH CHECK"
+    return None
+
+
 @_catalog("rls_policy_always_true")
 def _rls_policy_always_true(facts: Facts) -> Iterator[Hit]:
     for name, p in sorted(facts.of("policy").items()):
         roles = _applies_to_api(p["roles"] or ())
+        if not (p["permissive"] and roles
+                and facts.of("table").get(p["table"], {}).get("row_security")):
+            continue
         part = _write_always_true(p["command"], p["using"], p["with_check"])
-        if p["permissive"] and roles and part and facts.of("table").get(
-                p["table"], {}).get("row_security"):
+        missing = _advisor_reads_open(p["command"], p["using"], p["with_check"])
+        if part:
             yield (f"policy {name}", f"{p['command']} for {_who(roles)}: {part} is always "
                    "true, so every row can be written")
+        elif missing:
+            yield (f"policy {name}", f"{p['command']} for {_who(roles)}: {missing} is "
+                   "missing; PostgreSQL admits no row through it, but Supabase's advisor "
+                   "reads a missing expression as always true")
 
 
 @_catalog("select_policy_always_true")
@@ -511,7 +668,7 @@ def _rls_references_user_metadata(facts: Facts) -> Iterator[Hit]:
 
 @_catalog("sensitive_columns_exposed")
 def _sensitive_columns_exposed(facts: Facts) -> Iterator[Hit]:
-    for name, table in facts.of("table").items():
+    for name, table in facts.exposed("table").items():
         readers = [r for r, p in _api_privileges(table).items() if "SELECT" in p]
         columns = [c for c in table["columns"] if _column_matches(c, SENSITIVE_COLUMNS)]
         if readers and columns and not table["row_security"]:
@@ -520,7 +677,7 @@ def _sensitive_columns_exposed(facts: Facts) -> Iterator[Hit]:
 
 
 def _definer_executable(facts: Facts, role: str) -> Iterator[Hit]:
-    for name, function in sorted(facts.of("function").items()):
+    for name, function in sorted(facts.exposed("function").items()):
         if function["security_definer"] and role in function["executable_by"]:
             yield (f"function {name}", f"is SECURITY DEFINER and {role} may execute it "
                    f"(/rpc/{name.partition('(')[0]})")
@@ -538,7 +695,7 @@ def _authenticated_definer(facts: Facts) -> Iterator[Hit]:
 
 @_catalog("security_definer_function_in_api")
 def _definer_in_api(facts: Facts) -> Iterator[Hit]:
-    for name, function in sorted(facts.of("function").items()):
+    for name, function in sorted(facts.exposed("function").items()):
         if function["security_definer"] and not function.get("returns_trigger"):
             yield (f"function {name}", f"is SECURITY DEFINER in the API schema "
                    f"{facts.schema}")
@@ -562,7 +719,7 @@ def _opens(policy: dict[str, Any], command: str) -> bool | None:
 
 @_catalog("anon_write_without_policy")
 def _anon_write_without_policy(facts: Facts) -> Iterator[Hit]:
-    for name, table in facts.of("table").items():
+    for name, table in facts.exposed("table").items():
         writes = [p for p in _api_privileges(table)["anon"] if p != "SELECT"]
         if not writes:
             continue
@@ -581,7 +738,7 @@ def _anon_write_without_policy(facts: Facts) -> Iterator[Hit]:
 @_catalog("anon_grant_personal_data")
 def _anon_grant_personal_data(facts: Facts) -> Iterator[Hit]:
     for kind in ("table", "view"):
-        for name, relation in facts.of(kind).items():
+        for name, relation in facts.exposed(kind).items():
             granted = _api_privileges(relation)["anon"]
             columns = [c for c in relation["columns"] if _column_matches(c, PERSONAL_COLUMNS)]
             if granted and columns:
@@ -591,11 +748,42 @@ def _anon_grant_personal_data(facts: Facts) -> Iterator[Hit]:
 
 @_catalog("auth_rls_initplan")
 def _auth_rls_initplan(facts: Facts) -> Iterator[Hit]:
+    tables = facts.of("table")
     for name, p in sorted(facts.of("policy").items()):
-        calls = per_row_calls(p["using"]) + per_row_calls(p["with_check"])
-        if calls:
-            yield (f"policy {name}", f"calls {', '.join(dict.fromkeys(calls))} once per row; "
-                   "a sub-select (SELECT ...) would call it once per statement")
+        verdict = _initplan_verdict(p["using"], p["with_check"])
+        if verdict and tables.get(p["table"], {}).get("row_security"):
+            yield (f"policy {name}", verdict)
+
+
+@_catalog("policy_call_per_row")
+def _policy_call_per_row(facts: Facts) -> Iterator[Hit]:
+    for name, p in sorted(facts.of("policy").items()):
+        verdict = _missed_verdict(p["using"], p["with_check"])
+        if verdict:
+            yield (f"policy {name}", verdict)
+
+
+def _graphql_exposed(facts: Facts, role: str) -> Iterator[Hit]:
+    installed = facts.server.get("pg_graphql", False)
+    note = "" if installed else " (pg_graphql is not installed here; hosted projects have it)"
+    who = "anyone with the anon key" if role == "anon" else "every signed-in user"
+    for kind in ("table", "view"):
+        for name, relation in sorted(facts.of(kind).items()):
+            # pg_graphql leaves a partitioned table out and shows its partitions.
+            if relation.get("partitioned") or "SELECT" not in _api_privileges(relation)[role]:
+                continue
+            yield (f"{kind} {name}", f"{role} can SELECT it, so pg_graphql shows its name and "
+                   f"columns to {who}{note}")
+
+
+@_catalog("pg_graphql_anon_table_exposed")
+def _graphql_anon(facts: Facts) -> Iterator[Hit]:
+    return _graphql_exposed(facts, "anon")
+
+
+@_catalog("pg_graphql_authenticated_table_exposed")
+def _graphql_authenticated(facts: Facts) -> Iterator[Hit]:
+    return _graphql_exposed(facts, "authenticated")
 
 
 @_catalog("multiple_permissive_policies")
@@ -605,7 +793,11 @@ def _multiple_permissive_policies(facts: Facts) -> Iterator[Hit]:
         if not p["permissive"]:
             continue
         commands = _COMMANDS if p["command"] == "ALL" else (p["command"],)
-        for role in p["roles"] or ():
+        # A policy for PUBLIC applies to every role, so it adds to each API role's.
+        roles = p["roles"] or ()
+        if {"PUBLIC", "public"} & set(roles):
+            roles = (*roles, *(r for r in API_ROLES if r not in roles))
+        for role in dict.fromkeys(roles):
             for command in commands:
                 by_key.setdefault((p["table"], role, command), []).append(p["policy"])
     for (table, role, command), names in sorted(by_key.items()):
@@ -617,9 +809,14 @@ def _multiple_permissive_policies(facts: Facts) -> Iterator[Hit]:
 @_catalog("unindexed_foreign_keys")
 def _unindexed_foreign_keys(facts: Facts) -> Iterator[Hit]:
     for name, fk in sorted(facts.of("foreign_key").items()):
+        columns = ", ".join(fk["columns"] or ())
         if not fk["covered"]:
             yield (f"constraint {name}", f"no index of table {fk['table']} leads with "
-                   f"({', '.join(fk['columns'] or ())})")
+                   f"({columns})")
+        elif not fk["in_order"]:
+            yield (f"constraint {name}", f"an index of table {fk['table']} leads with "
+                   f"({columns}) in another order: it serves the key, but Supabase's "
+                   "advisor wants the key's order")
 
 
 @_catalog("duplicate_index")
@@ -763,10 +960,17 @@ def _static_user_metadata(s: StaticInput) -> Iterator[StaticHit]:
 @_static("auth_rls_initplan")
 def _static_initplan(s: StaticInput) -> Iterator[StaticHit]:
     for p in s.config.policies:
-        calls = per_row_calls(p.using) + per_row_calls(p.with_check)
-        if calls:
-            yield (_policy_object(p), f"calls {', '.join(dict.fromkeys(calls))} once per "
-                   "row; a sub-select (SELECT ...) would call it once per statement", None)
+        verdict = _initplan_verdict(p.using, p.with_check)
+        if verdict:
+            yield (_policy_object(p), verdict, None)
+
+
+@_static("policy_call_per_row")
+def _static_call_per_row(s: StaticInput) -> Iterator[StaticHit]:
+    for p in s.config.policies:
+        verdict = _missed_verdict(p.using, p.with_check)
+        if verdict:
+            yield (_policy_object(p), verdict, None)
 
 
 @_static("anon_grant_personal_data")
@@ -815,10 +1019,15 @@ def _object_kind_name(obj: str) -> tuple[str, str]:
     return kind, name
 
 
-def _located(finding: Finding, sources: SourceMap, table: str | None = None) -> Finding:
+def _located(finding: Finding, sources: SourceMap, table: str | None = None,
+             schemas: Iterable[str] = ()) -> Finding:
     if finding.path is not None:
         return finding
     kind, name = _object_kind_name(finding.object)
+    # Templates name an object without the schema it lands in (a variable).
+    for schema in schemas:
+        name = name.removeprefix(f"{schema}.")
+        table = table.removeprefix(f"{schema}.") if table else table
     where = sources.locate(kind, name, table)
     return replace(finding, path=where.path, line=where.line)
 
@@ -847,7 +1056,8 @@ def locate_all(findings: Iterable[Finding], project: Project,
                facts: Facts | None = None) -> list[Finding]:
     """The findings with the file and line their objects come from."""
     sources = SourceMap(project)
-    return [_located(f, sources, _table_of(facts, f.object)) for f in findings]
+    others = facts.other_schemas if facts is not None else ()
+    return [_located(f, sources, _table_of(facts, f.object), others) for f in findings]
 
 
 def check_static(project: Project, sql: str, schema: str) -> list[Finding]:
@@ -880,7 +1090,7 @@ def check_ignores(config: Config) -> None:
 
 
 def suppress(findings: Iterable[Finding], config: Config) -> list[Finding]:
-    """The findings, those a lint block ignores marked with its reason."""
+    """The findings, those a lint block ignores or accepts marked with its reason."""
     check_ignores(config)
     by_rule: dict[str, LintIgnore] = {i.rule: i for i in config.lint_ignores}
     out = []
@@ -888,6 +1098,8 @@ def suppress(findings: Iterable[Finding], config: Config) -> list[Finding]:
         ignore = by_rule.get(finding.rule)
         if ignore is not None and ("*" in ignore.objects or finding.object in ignore.objects):
             finding = replace(finding, suppressed=ignore.reason)
+        elif ignore is not None and finding.object in ignore.accept:
+            finding = replace(finding, accepted=ignore.reason)
         out.append(finding)
     return sorted(out, key=lambda f: (LEVELS.index(f.level), f.rule, f.object))
 
@@ -902,23 +1114,37 @@ def unused_ignores(findings: Sequence[Finding], config: Config) -> tuple[str, ..
                      else (ignore.rule, item) not in found))
 
 
-def inspector(project: Project, schema: str, *, locate: bool = True
-              ) -> Callable[[psycopg.Connection[Any]], LintResult]:
-    """A callable that lints the catalog on a connection (for ``inspect`` of a
-    transaction); ``locate``: see ``check_catalog``."""
+def stale_accepts(findings: Sequence[Finding], config: Config) -> tuple[str, ...]:
+    """The accepted findings (lint blocks' accept entries) that no longer occur."""
+    found = {(f.rule, f.object) for f in findings if f.accepted is not None}
+    return tuple(f"{block.rule}: {item}" for block in config.lint_ignores
+                 for item in block.accept if (block.rule, item) not in found)
+
+
+def inspector(project: Project, schema: str, *, locate: bool = True,
+              schemas: Sequence[str] = ()) -> Callable[[psycopg.Connection[Any]], LintResult]:
+    """A callable that lints the catalog of ``schema`` (the API schema) and the other
+    managed ``schemas`` on a connection (for ``inspect`` of a transaction);
+    ``locate``: see ``check_catalog``."""
     check_ignores(project.config)
 
     def inspect(conn: psycopg.Connection[Any]) -> LintResult:
         started = time.monotonic()
-        findings = check_catalog(read_facts(conn, schema), project, locate=locate)
+        findings = check_catalog(read_facts(conn, schema, schemas), project, locate=locate)
         return LintResult(schema, "planned", tuple(findings), RULES,
                           seconds=time.monotonic() - started,
-                          unused_ignores=unused_ignores(findings, project.config))
+                          unused_ignores=unused_ignores(findings, project.config),
+                          stale_accepts=stale_accepts(findings, project.config),
+                          schemas=_every_schema(schema, schemas))
     return inspect
 
 
-def gate(project: Project, schema: str, fail_on: str = ERROR
-         ) -> Callable[[psycopg.Connection[Any]], LintResult]:
+def _every_schema(schema: str, schemas: Sequence[str]) -> tuple[str, ...]:
+    return (schema, *(s for s in schemas if s != schema))
+
+
+def gate(project: Project, schema: str, fail_on: str = ERROR, *,
+         schemas: Sequence[str] = ()) -> Callable[[psycopg.Connection[Any]], LintResult]:
     """Like ``inspector``, but raises LintFailed when the lint fails at ``fail_on``
     (inside apply's transaction, before the commit: nothing is committed). Only the
     findings named in the message are located."""
@@ -927,13 +1153,15 @@ def gate(project: Project, schema: str, fail_on: str = ERROR
 
     def check(conn: psycopg.Connection[Any]) -> LintResult:
         started = time.monotonic()
-        facts = read_facts(conn, schema)
+        facts = read_facts(conn, schema, schemas)
         findings = check_catalog(facts, project, locate=False)
-        failing = [f for f in findings if f.suppressed is None and f.level in worst]
+        failing = [f for f in findings
+                   if f.suppressed is None and f.accepted is None and f.level in worst]
         if failing:
             raise LintFailed(refusal(failing, fail_on, project, facts))
         return LintResult(schema, "planned", tuple(findings), RULES,
-                          seconds=time.monotonic() - started)
+                          seconds=time.monotonic() - started,
+                          schemas=_every_schema(schema, schemas))
     return check
 
 
@@ -958,6 +1186,7 @@ def static_result(project: Project, sql: str, schema: str) -> LintResult:
 
 
 __all__ = ["ERROR", "INFO", "LEVELS", "RULES", "RULES_BY_ID", "WARN", "Facts", "Finding",
-           "LintFailed", "LintResult", "Rule", "always_true", "check_catalog", "check_ignores",
-           "check_static", "gate", "inspector", "locate_all", "per_row_calls", "read_facts",
-           "refusal", "static_result", "suppress", "unused_ignores"]
+           "LintFailed", "LintResult", "Rule", "advisor_initplan_calls", "always_true",
+           "check_catalog", "check_ignores", "check_static", "gate", "inspector", "locate_all",
+           "per_row_calls", "read_facts", "refusal", "stale_accepts", "static_result",
+           "suppress", "unused_ignores"]

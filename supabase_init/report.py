@@ -271,7 +271,8 @@ def plan_document(command: str, result: Comparison, schema: str, target: str,
     document["hazards"] = [_lock_json(lock, hazards) for lock in hazards]
     if isinstance(result.inspected, LintResult):
         document["lint"] = {**result.inspected.counts(),
-                            "suppressed": len(result.inspected.suppressed)}
+                            "suppressed": len(result.inspected.suppressed),
+                            "accepted": len(result.inspected.accepted)}
     return document
 
 
@@ -507,6 +508,7 @@ def lint_summary_line(result: LintResult, hint: str = "") -> str:
     counts = result.counts()
     parts = [f"{counts[level]} {_LEVEL_WORDS[level][counts[level] != 1]}" for level in LEVELS]
     notes = [f"{len(result.suppressed)} suppressed"] if result.suppressed else []
+    notes += [f"{len(result.accepted)} accepted"] if result.accepted else []
     notes += [hint] if hint else []
     return f"Lint: {', '.join(parts)}" + (f" ({'; '.join(notes)})" if notes else "") + "."
 
@@ -519,7 +521,10 @@ def lint_text(result: LintResult, *, verbose: bool = False) -> str:
     """The findings grouped by level, most severe first, then the summary line."""
     state = ("the state apply would leave (run in a rolled-back transaction)"
              if result.mode == "planned" else "the config and templates (static rules only)")
-    lines = [f'Lint of schema "{result.schema}", {state}: {len(result.rules)} rules.', ""]
+    schemas = result.schemas or (result.schema,)
+    named = ", ".join(f'"{schema}"' for schema in schemas)
+    lines = [f"Lint of schema{'s' if len(schemas) > 1 else ''} {named}, {state}: "
+             f"{len(result.rules)} rules.", ""]
     for level in LEVELS:
         found = [f for f in result.active if f.level == level]
         if not found:
@@ -528,6 +533,18 @@ def lint_text(result: LintResult, *, verbose: bool = False) -> str:
         for f in found:
             lines.append(f"  {_where(f)}: {f.rule}: {f.object}: {f.message}")
             lines.append(f"      fix: {f.fix}")
+        lines.append("")
+    # Accepted findings are always shown: the team lives with them, knowingly.
+    if result.accepted:
+        lines.append(f"Accepted ({len(result.accepted)}):")
+        for f in result.accepted:
+            lines.append(f"  {_where(f)}: {f.rule} ({f.level}): {f.object}: {f.message}")
+            lines.append(f"      accepted: {f.accepted}")
+        lines.append("")
+    if result.stale_accepts:
+        lines.append("Accepted findings that no longer occur (remove them from the lint "
+                     "block):")
+        lines.extend(f"  {entry}" for entry in result.stale_accepts)
         lines.append("")
     if verbose and result.suppressed:
         lines.append(f"Suppressed ({len(result.suppressed)}):")
@@ -559,9 +576,12 @@ def lint_json(result: LintResult, database: str | None, fail_on: str) -> str:
         "schema": result.schema,
         "fail_on": fail_on,
         "failed": result.fails(fail_on),
-        "summary": {**result.counts(), "suppressed": len(result.suppressed)},
+        "schemas": list(result.schemas or (result.schema,)),
+        "summary": {**result.counts(), "suppressed": len(result.suppressed),
+                    "accepted": len(result.accepted)},
         "findings": [f.as_dict() for f in result.findings],
         "unused_suppressions": list(result.unused_ignores),
+        "stale_accepts": list(result.stale_accepts),
         "rules": [_rule_json(rule) for rule in result.rules],
     }, indent=2) + "\n"
 
@@ -572,10 +592,12 @@ def lint_sarif(result: LintResult) -> str:
     from . import __version__
 
     index = {rule.id: i for i, rule in enumerate(result.rules)}
+    others = tuple(f"{schema}." for schema in result.schemas[1:])
     results = []
     for f in result.findings:
+        name = f.object.partition(" ")[2]
         location: dict[str, Any] = {"logicalLocations": [{
-            "fullyQualifiedName": f"{result.schema}.{f.object.partition(' ')[2]}",
+            "fullyQualifiedName": name if name.startswith(others) else f"{result.schema}.{name}",
             "kind": f.object.partition(" ")[0]}]}
         if f.path:
             location["physicalLocation"] = {
@@ -588,6 +610,9 @@ def lint_sarif(result: LintResult) -> str:
             "partialFingerprints": {"supabaseInitObject/v1": f"{f.rule}:{f.object}"}}
         if f.suppressed is not None:
             entry["suppressions"] = [{"kind": "external", "justification": f.suppressed}]
+        elif f.accepted is not None:
+            entry["suppressions"] = [{"kind": "external", "status": "accepted",
+                                      "justification": f.accepted}]
         results.append(entry)
     rules = [{
         "id": rule.id, "name": "".join(w.capitalize() for w in rule.id.split("_")),

@@ -75,12 +75,28 @@ def add_notes_table(project: Path) -> int:
 def test_the_shipped_crm_lints_clean_at_warn_on_an_embedded_server() -> None:
     result = run_cli("lint", "--embedded", "--fail-on", "warn", cwd=REPO)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.rstrip().splitlines()[-1] == "Lint: 0 errors, 0 warnings, 0 notices."
+    assert (result.stdout.rstrip().splitlines()[-1]
+            == "Lint: 0 errors, 0 warnings, 0 notices (9 accepted).")
 
 
 def test_the_shipped_crm_lints_clean_on_a_supabase_shaped_database(supabase_database) -> None:
+    apply_ok(REPO, supabase_database.url)
     result = lint(REPO, "--fail-on", "info", url=supabase_database.url)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert (result.stdout.rstrip().splitlines()[-1]
+            == "Lint: 0 errors, 0 warnings, 0 notices (9 accepted).")
+    # Accepted findings are listed, each with the lint block's reason.
+    document = json.loads(lint(REPO, "--format", "json", url=supabase_database.url).stdout)
+    assert document["schemas"] == ["public", "crm_private"]
+    assert document["summary"] == {"error": 0, "warn": 0, "info": 0, "suppressed": 0,
+                                   "accepted": 9}
+    accepted = [f for f in document["findings"] if f["accepted"]]
+    assert {f["rule"] for f in accepted} == {"pg_graphql_authenticated_table_exposed"}
+    assert {f["object"] for f in accepted} >= {"view campaign_metrics",
+                                               "table crm_private.campaign_recipient_counts"}
+    assert all(f["reason"] and "authenticated role" in f["reason"] for f in accepted)
+    assert "Accepted (9):" in result.stdout and result.stdout.count("      accepted: ") == 9
+    assert document["stale_accepts"] == []
 
 
 @pytest.mark.parametrize(("policy", "rule", "name"), [
@@ -157,18 +173,19 @@ def test_json_and_github_formats(database, project) -> None:
     assert result.returncode == 2, result.stderr
     document = json.loads(result.stdout)
     assert set(document) == {"format_version", "command", "mode", "database", "schema",
-                             "fail_on", "failed", "summary", "findings",
-                             "unused_suppressions", "rules"}
+                             "schemas", "fail_on", "failed", "summary", "findings",
+                             "unused_suppressions", "stale_accepts", "rules"}
     assert (document["format_version"], document["command"], document["mode"]) == (
         1, "lint", "planned")
-    assert document["summary"] == {"error": 1, "warn": 0, "info": 0, "suppressed": 0}
-    assert document["findings"] == [{
+    assert document["summary"] == {"error": 1, "warn": 0, "info": 0, "suppressed": 0,
+                                   "accepted": 9}
+    assert [f for f in document["findings"] if not f["accepted"]] == [{
         "rule": "rls_enabled_no_policy", "level": "error", "object": "table notes",
         "message": "row level security is enabled but the table has no policy: no API role "
                    "gets any row",
         "fix": api.RULES[[r.id for r in api.RULES].index("rls_enabled_no_policy")].fix,
         "file": "templates/tables/notes.sql.j2", "line": 3, "suppressed": False,
-        "reason": None}]
+        "accepted": False, "reason": None}]
 
     github = lint(project, "--format", "github", url=database.url)
     assert github.returncode == 2
@@ -202,7 +219,7 @@ def test_a_lint_block_ignores_a_rule_for_an_object_with_its_reason(database, pro
     result = lint(project, url=database.url)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.rstrip().endswith("Lint: 0 errors, 0 warnings, 0 notices "
-                                           "(1 suppressed).")
+                                           "(1 suppressed; 9 accepted).")
     assert "only service_role" not in result.stdout
     verbose = lint(project, "--verbose", url=database.url)
     assert "reason: only service_role reads notes" in verbose.stdout
@@ -238,14 +255,14 @@ def test_plan_prints_a_one_line_lint_summary(database, project) -> None:
     result = run_cli("plan", "--project", str(project), "--database-url", database.url)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.rstrip().splitlines()
-    assert lines[-2] == ("Lint: 0 errors, 0 warnings, 0 notices (`supabase-init lint` lists "
-                         "them).")
+    assert lines[-2] == ("Lint: 0 errors, 0 warnings, 0 notices (9 accepted; `supabase-init "
+                         "lint` lists them).")
     assert lines[-1].startswith("Plan: ")
     add_notes_table(project)
     result = run_cli("plan", "--project", str(project), "--database-url", database.url)
     assert result.returncode == 0, result.stderr
-    assert "Lint: 1 error, 0 warnings, 0 notices (`supabase-init lint` lists them)." \
-        in result.stdout
+    assert ("Lint: 1 error, 0 warnings, 0 notices (9 accepted; `supabase-init lint` lists "
+            "them).") in result.stdout
 
 
 def test_apply_refuses_an_error_finding_unless_skip_lint(database, project) -> None:
@@ -297,3 +314,51 @@ def test_a_table_made_by_hand_is_judged_too_and_points_at_the_objects_list(
     assert result.returncode == 2, result.stdout
     assert (f"supabase-init.hcl:{objects_line}: rls_disabled_in_public: table scratch: "
             in result.stdout), result.stdout
+
+
+def test_an_accepted_finding_is_listed_with_its_reason_and_fails_nothing(database,
+                                                                          project) -> None:
+    add_notes_table(project)
+    add_config(project, '\nlint "rls_enabled_no_policy" {\n  accept = ["table notes"]\n'
+                        '  reason = "only service_role writes notes"\n}\n')
+    result = lint(project, "--fail-on", "info", url=database.url)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ("rls_enabled_no_policy (error): table notes: row level security is enabled"
+            in result.stdout)
+    assert "      accepted: only service_role writes notes" in result.stdout
+    assert result.stdout.rstrip().endswith("(10 accepted).")
+    # Accepted, not ignored: apply's gate lets it through, as --fail-on does.
+    applied = run_cli("apply", "--quiet", "--project", str(project), "--database-url",
+                      database.url)
+    assert applied.returncode == 0, applied.stderr
+
+
+def test_an_accepted_finding_that_no_longer_occurs_is_reported(database, project) -> None:
+    add_config(project, '\nlint "no_primary_key" {\n  accept = ["table notes"]\n'
+                        '  reason = "notes are a log"\n}\n')
+    result = lint(project, url=database.url)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ("Accepted findings that no longer occur (remove them from the lint block):\n"
+            "  no_primary_key: table notes\n") in result.stdout
+    document = json.loads(lint(project, "--format", "json", url=database.url).stdout)
+    assert document["stale_accepts"] == ["no_primary_key: table notes"]
+    assert document["unused_suppressions"] == []
+
+
+@pytest.mark.parametrize(("using", "flagged"), [
+    ("created_by = auth.uid()", True),
+    ("created_by = ( SELECT auth.uid() AS uid)", False),
+    ("(SELECT created_by = auth.uid())", True),
+])
+def test_auth_uid_in_a_policy_is_judged_as_the_advisor_judges_it(supabase_database, project,
+                                                                using, flagged) -> None:
+    # auth.uid() is Supabase's (the shape has it): the advisor flags it unless its
+    # text reads "select auth.uid()", even inside a larger sub-select.
+    add_config(project, f'\npolicy "campaigns" "owners_update" {{\n  roles   = '
+                        f'["authenticated"]\n  command = "UPDATE"\n  using   = "{using}"\n}}\n')
+    result = lint(project, "--format", "json", url=supabase_database.url)
+    assert result.returncode == 0, result.stderr
+    found = [f for f in json.loads(result.stdout)["findings"]
+             if f["rule"] == "auth_rls_initplan"]
+    assert [f["object"] for f in found] == (["policy campaigns.owners_update"] if flagged
+                                            else [])

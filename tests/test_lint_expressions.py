@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from supabase_init.lint import always_true, per_row_calls
+from supabase_init.lint import SENSITIVE_COLUMNS, _column_matches, always_true, per_row_calls
 
 # The CRM's level check, as PostgreSQL prints it.
 LEVEL_CHECK = ("( SELECT (((NULLIF(current_setting('request.jwt.claims'::text, true), "
@@ -38,3 +38,9 @@ def test_per_row_calls(expression: str | None, calls: list[str]) -> None:
 ])
 def test_always_true(expression: str | None, expected: bool) -> None:
     assert always_true(expression) is expected
+
+
+@pytest.mark.parametrize("column", ["pwd", "session_id", "2fa_secret", "certificate", "imei",
+                                    "Swift-Code", "facial_recognition", "ssh_key"])
+def test_names_the_advisor_finds_sensitive_are_sensitive(column: str) -> None:
+    assert _column_matches(column, SENSITIVE_COLUMNS)

@@ -4,11 +4,13 @@ The first run writes a file, a second run writes none, `--force` writes one;
 the real Supabase CLI (`supabase db push`) applies the files and verify is
 then clean, and a forced migration heals drift. The CLI is found through
 SUPABASE_INIT_TEST_SUPABASE_CLI or as `supabase` on PATH (`.ci/run` installs
-it from npm).
+it from npm); it is given the database as `--remote=URL` where it has that
+option (version 3 on, which deprecates `--db-url`), else as `--db-url URL`.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -108,12 +110,29 @@ def tcp_database_url(server_url: str, admin_conn, request) -> Iterator[str]:
             api.stop_embedded(target.server.root)
 
 
+@functools.cache
+def has_remote_option(cli: str) -> bool:
+    """The CLI takes a database URL as --remote=URL (version 3 on); older ones only
+    as --db-url URL, which version 3 deprecates (a warning on every command) and
+    version 4 removes."""
+    shown = subprocess.run([cli, "db", "push", "--help"], capture_output=True, text=True,
+                           timeout=60, stdin=subprocess.DEVNULL,
+                           env={**os.environ, "DO_NOT_TRACK": "1"})
+    return "--remote" in shown.stdout + shown.stderr
+
+
+def database_option(cli: str, url: str) -> list[str]:
+    return [f"--remote={url}"] if has_remote_option(cli) else ["--db-url", url]
+
+
 def push(cli: str, workdir: Path, url: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([cli, "db", "push", f"--remote={url}", "--yes",
+    result = subprocess.run([cli, "db", "push", *database_option(cli, url), "--yes",
                              "--workdir", str(workdir)], capture_output=True, text=True,
                             timeout=300, stdin=subprocess.DEVNULL,
                             env={**os.environ, "DO_NOT_TRACK": "1"})
     assert result.returncode == 0, result.stdout + result.stderr
+    # The option the installed CLI wants: no deprecation warning.
+    assert "deprecated" not in (result.stdout + result.stderr).lower(), result.stderr
     return result
 
 

@@ -129,7 +129,8 @@ def test_json_document_has_the_documented_shape(database, project):
     assert (document["format_version"], document["command"], document["status"]) == (
         2, "plan", "changes")
     # The planned state (the grant revoked) lints clean.
-    assert document["lint"] == {"error": 0, "warn": 0, "info": 0, "suppressed": 0}
+    assert document["lint"] == {"error": 0, "warn": 0, "info": 0, "suppressed": 0,
+                                "accepted": 9}
     # A revoke takes no lock on the table: nothing to report.
     assert (document["locks"], document["hazards"]) == ([], [])
     assert document["schema"] == "public"
@@ -160,8 +161,9 @@ def test_no_false_drift_from_oids_order_or_maintain(database, project):
     database.execute("""
         DROP POLICY viewers_read ON public.campaigns;
         CREATE POLICY viewers_read ON public.campaigns AS PERMISSIVE FOR SELECT
-            TO authenticated USING ((SELECT (nullif(current_setting('request.jwt.claims', true),
-                '')::jsonb #>> '{app_metadata,crm_role}') IN ('viewer', 'operator', 'admin')));
+            TO authenticated USING ((SELECT (nullif((SELECT current_setting(
+                'request.jwt.claims', true)), '')::jsonb #>> '{app_metadata,crm_role}')
+                IN ('viewer', 'operator', 'admin')));
         REVOKE ALL ON public.customer_360 FROM authenticated, service_role;
         GRANT DELETE ON public.customer_360 TO authenticated;
         GRANT ALL ON public.customer_360 TO service_role;

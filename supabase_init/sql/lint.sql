@@ -1,4 +1,5 @@
--- What the lint rules judge, for one schema, as (kind, name, attrs) rows:
+-- What the lint rules judge, in the managed schemas, as (schema, kind, name,
+-- attrs) rows:
 -- tables, views, functions, foreign keys and indexes, with what the API roles
 -- (anon, authenticated) can do with each (the policies are the snapshot's,
 -- policies.sql). Run inside the
@@ -12,18 +13,33 @@ WITH api AS (
     WHERE r.rolname IN ('anon', 'authenticated')
 ),
 rel AS (
-    SELECT c.oid, c.relname, c.relkind, c.relrowsecurity, c.reloptions
+    SELECT c.oid, n.nspname::text AS schema, c.relname, c.relkind, c.relrowsecurity,
+           c.reloptions
     FROM pg_catalog.pg_class AS c
     JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-    WHERE n.nspname = %(schema)s
+    WHERE n.nspname = ANY (%(schemas)s)
       AND c.relkind IN ('r', 'p', 'v')
       AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend AS d
                       WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
                         AND d.objid = c.oid AND d.deptype = 'e')
 )
-SELECT CASE WHEN rel.relkind = 'v' THEN 'view' ELSE 'table' END AS kind,
+-- What the server says about the API as a whole: whether pg_graphql serves
+-- the relations too, and which schemas PostgREST's settings expose (the
+-- advisor reads the same setting).
+SELECT NULL::text AS schema, 'server' AS kind, '' AS name,
+       jsonb_build_object(
+           'pg_graphql', EXISTS (SELECT FROM pg_catalog.pg_extension
+                                 WHERE extname = 'pg_graphql'),
+           'exposed_schemas', ARRAY(
+               SELECT pg_catalog.btrim(s)
+               FROM pg_catalog.unnest(pg_catalog.string_to_array(
+                   pg_catalog.current_setting('pgrst.db_schemas', true), ',')) AS s)) AS attrs
+UNION ALL
+SELECT rel.schema,
+       CASE WHEN rel.relkind = 'v' THEN 'view' ELSE 'table' END,
        rel.relname AS name,
        jsonb_build_object(
+           'partitioned', rel.relkind = 'p',
            'row_security', rel.relrowsecurity,
            'options', coalesce((SELECT pg_catalog.array_agg(o ORDER BY o)
                                 FROM pg_catalog.unnest(rel.reloptions) AS o), '{}'),
@@ -39,10 +55,10 @@ SELECT CASE WHEN rel.relkind = 'v' THEN 'view' ELSE 'table' END AS kind,
                    WHERE pg_catalog.has_any_column_privilege(api.oid, rel.oid, p)
                    UNION ALL
                    SELECT 'DELETE' WHERE pg_catalog.has_table_privilege(api.oid, rel.oid, 'DELETE')))
-               FROM api), '{}')) AS attrs
+               FROM api), '{}'))
 FROM rel
 UNION ALL
-SELECT 'function',
+SELECT n.nspname::text, 'function',
        p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')',
        jsonb_build_object(
            'security_definer', p.prosecdef,
@@ -55,7 +71,7 @@ SELECT 'function',
                                                                               'EXECUTE')), '{}'))
 FROM pg_catalog.pg_proc AS p
 JOIN pg_catalog.pg_namespace AS n ON n.oid = p.pronamespace
-WHERE n.nspname = %(schema)s
+WHERE n.nspname = ANY (%(schemas)s)
   AND p.prokind IN ('f', 'p')
   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend AS d
                   WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
@@ -63,8 +79,9 @@ WHERE n.nspname = %(schema)s
 UNION ALL
 -- A foreign key is covered when a valid index leads with its columns (in any
 -- order): a delete or update of the referenced row then finds the
--- referencing rows without scanning the table.
-SELECT 'foreign_key',
+-- referencing rows without scanning the table. Supabase's advisor wants them
+-- in the key's order, hence in_order.
+SELECT c.schema, 'foreign_key',
        c.relname || '.' || k.conname,
        jsonb_build_object(
            'table', c.relname,
@@ -79,7 +96,12 @@ SELECT 'foreign_key',
                  AND (pg_catalog.string_to_array(i.indkey::text, ' ')::int2[])
                          [1:pg_catalog.cardinality(k.conkey)] @> k.conkey
                  AND k.conkey @> (pg_catalog.string_to_array(i.indkey::text, ' ')::int2[])
-                         [1:pg_catalog.cardinality(k.conkey)]))
+                         [1:pg_catalog.cardinality(k.conkey)]),
+           'in_order', EXISTS (
+               SELECT FROM pg_catalog.pg_index AS i
+               WHERE i.indrelid = k.conrelid AND i.indisvalid
+                 AND (pg_catalog.string_to_array(i.indkey::text, ' ')::int2[])
+                         [1:pg_catalog.cardinality(k.conkey)] = k.conkey))
 FROM pg_catalog.pg_constraint AS k
 JOIN rel AS c ON c.oid = k.conrelid
 WHERE k.contype = 'f'
@@ -87,7 +109,7 @@ UNION ALL
 -- Two indexes are the same when they are built alike: access method,
 -- columns, operator classes, collations, options, expressions and predicate
 -- (the expressions deparsed only where there are some).
-SELECT 'index',
+SELECT c.schema, 'index',
        i.relname,
        jsonb_build_object(
            'table', c.relname,
