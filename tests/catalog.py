@@ -29,7 +29,8 @@ QUERIES = {
     "constraints": """
         SELECT c.relname, k.conname, pg_get_constraintdef(k.oid)
         FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
-        JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %(schema)s""",
+        JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %(schema)s
+          AND k.contype <> 'n'  -- NOT NULL (PostgreSQL 18+): "columns" has it""",
     "indexes": """
         SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = %(schema)s""",
     "views": """
