@@ -301,7 +301,7 @@ PERSONAL_COLUMNS = SENSITIVE_COLUMNS | frozenset((
     "dob", "first_name", "last_name", "full_name", "ip_address", "latitude", "longitude"))
 
 
-def _column_matches(column: str, names: frozenset[str]) -> bool:
+def column_matches(column: str, names: frozenset[str]) -> bool:
     normal = column.lower().replace("-", "_")
     last = normal.rpartition("_")[2]
     return normal in names or ("_" in normal and last in names)
@@ -514,6 +514,11 @@ CatalogCheck = Callable[[Facts], Iterable[Hit]]
 _CATALOG: dict[str, CatalogCheck] = {}
 
 
+def catalog_hits(rule_id: str, facts: Facts) -> list[Hit]:
+    """What one catalog rule finds in ``facts``: (object, message) pairs."""
+    return list(_CATALOG[rule_id](facts))
+
+
 def _catalog(rule_id: str) -> Callable[[CatalogCheck], CatalogCheck]:
     assert rule_id in RULES_BY_ID, rule_id
 
@@ -670,7 +675,7 @@ def _rls_references_user_metadata(facts: Facts) -> Iterator[Hit]:
 def _sensitive_columns_exposed(facts: Facts) -> Iterator[Hit]:
     for name, table in facts.exposed("table").items():
         readers = [r for r, p in _api_privileges(table).items() if "SELECT" in p]
-        columns = [c for c in table["columns"] if _column_matches(c, SENSITIVE_COLUMNS)]
+        columns = [c for c in table["columns"] if column_matches(c, SENSITIVE_COLUMNS)]
         if readers and columns and not table["row_security"]:
             yield (f"table {name}", f"{_who(readers)} can read columns {', '.join(columns)} "
                    "of every row (no row level security)")
@@ -740,7 +745,7 @@ def _anon_grant_personal_data(facts: Facts) -> Iterator[Hit]:
     for kind in ("table", "view"):
         for name, relation in facts.exposed(kind).items():
             granted = _api_privileges(relation)["anon"]
-            columns = [c for c in relation["columns"] if _column_matches(c, PERSONAL_COLUMNS)]
+            columns = [c for c in relation["columns"] if column_matches(c, PERSONAL_COLUMNS)]
             if granted and columns:
                 yield (f"{kind} {name}", f"anon holds {', '.join(granted)} on it, and it has "
                        f"personal data ({', '.join(columns)})")
@@ -980,7 +985,7 @@ def _static_anon_personal_data(s: StaticInput) -> Iterator[StaticHit]:
         if "anon" not in g.roles or g.kind != "tables":
             continue
         for table in g.objects:
-            personal = [c for c in columns.get(table, ()) if _column_matches(c, PERSONAL_COLUMNS)]
+            personal = [c for c in columns.get(table, ()) if column_matches(c, PERSONAL_COLUMNS)]
             if personal:
                 yield (f"table {table}", f"anon holds {', '.join(g.privileges)} on it (grant "
                        f"{g.name!r}), and it has personal data ({', '.join(personal)})",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from supabase_init.lint import SENSITIVE_COLUMNS, _column_matches, always_true, per_row_calls
+from supabase_init.lint import SENSITIVE_COLUMNS, always_true, column_matches, per_row_calls
 
 # The CRM's level check, as PostgreSQL prints it.
 LEVEL_CHECK = ("( SELECT (((NULLIF(current_setting('request.jwt.claims'::text, true), "
@@ -43,4 +43,4 @@ def test_always_true(expression: str | None, expected: bool) -> None:
 @pytest.mark.parametrize("column", ["pwd", "session_id", "2fa_secret", "certificate", "imei",
                                     "Swift-Code", "facial_recognition", "ssh_key"])
 def test_names_the_advisor_finds_sensitive_are_sensitive(column: str) -> None:
-    assert _column_matches(column, SENSITIVE_COLUMNS)
+    assert column_matches(column, SENSITIVE_COLUMNS)

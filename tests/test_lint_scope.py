@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from conftest import run_cli
-from supabase_init.lint import _CATALOG, Facts
+from supabase_init.lint import Facts, catalog_hits
 
 COUNTS_POLICY = re.compile(r'^policy "campaign_recipient_counts" "viewers_read" \{\n.*?^\}\n',
                            re.DOTALL | re.MULTILINE)
@@ -41,7 +41,7 @@ def _table(schema: str) -> dict[str, Any]:
 
 
 def _hits(rule: str, facts: Facts) -> list[str]:
-    return [obj for obj, _ in _CATALOG[rule](facts)]
+    return [obj for obj, _ in catalog_hits(rule, facts)]
 
 
 def test_exposed_schema_rules_follow_the_servers_postgrest_schemas() -> None:
@@ -59,9 +59,8 @@ def test_exposed_schema_rules_follow_the_servers_postgrest_schemas() -> None:
 
 def test_pg_graphql_findings_say_when_the_server_lacks_it() -> None:
     items = {"table": {"notes": _table("public")}}
-    [(_, without)] = _CATALOG["pg_graphql_authenticated_table_exposed"](
-        Facts("public", items, {"pg_graphql": False}))
-    [(_, with_it)] = _CATALOG["pg_graphql_authenticated_table_exposed"](
-        Facts("public", items, {"pg_graphql": True}))
+    rule = "pg_graphql_authenticated_table_exposed"
+    [(_, without)] = catalog_hits(rule, Facts("public", items, {"pg_graphql": False}))
+    [(_, with_it)] = catalog_hits(rule, Facts("public", items, {"pg_graphql": True}))
     assert "pg_graphql is not installed here" in without
     assert "not installed" not in with_it
