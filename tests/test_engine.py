@@ -7,6 +7,8 @@ import re
 import shutil
 from pathlib import Path
 
+import psycopg
+
 from apply_helpers import apply_cli
 from conftest import REPO, run_cli
 from supabase_init.api import ENGINE_ENTRY_TEMPLATE, ENGINE_TEMPLATES_DIR
@@ -87,3 +89,21 @@ def test_each_view_query_and_function_body_appears_once_in_the_script() -> None:
         assert sql.count(text.strip()) == 1, text[:80]
     # Definitions are dollar-quoted as written, not inside an EXECUTE '...' string.
     assert "EXECUTE 'CREATE OR REPLACE" not in sql and "EXECUTE E'" not in sql
+
+
+def test_each_distinct_policy_expression_appears_once_in_the_script(database) -> None:
+    rendered = run_cli("render", cwd=REPO)
+    assert rendered.returncode == 0, rendered.stderr
+    applied = apply_cli(database.url, "--quiet")
+    assert applied.returncode == 0, applied.stderr
+    with psycopg.connect(database.url) as conn:
+        expressions = {e for (e,) in conn.execute(
+            "SELECT qual FROM pg_policies UNION SELECT with_check FROM pg_policies")
+            if e is not None}
+    assert len(expressions) >= 4
+    for text in expressions:  # a whole standard string literal, once
+        literal = "'" + text.replace("'", "''") + "'"
+        assert rendered.stdout.count(literal) == 1, text[:80]
+    # A policy's row names its expressions by number: a short line.
+    rows = [line for line in rendered.stdout.splitlines() if line.lstrip().startswith("('\"")]
+    assert len(rows) >= 24 and max(len(line) for line in rows) <= 160
