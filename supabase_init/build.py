@@ -43,6 +43,25 @@ def _quote_literal(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def _wrapped(items: Any, indent: int | None = None, width: int = 100,
+             separator: str = ", ") -> str:
+    """``items`` joined by ``separator``; with ``indent``, in lines of at most about
+    ``width`` characters, each after the first indented by ``indent`` spaces (so
+    that a long list in the script stays readable)."""
+    texts = [str(item) for item in items]
+    if indent is None:
+        return separator.join(texts)
+    lines: list[str] = []
+    line = ""
+    for text in texts:
+        if line and indent + len(line) + len(separator) + len(text) > width:
+            lines.append(line + separator.rstrip())
+            line = text
+        else:
+            line = f"{line}{separator}{text}" if line else text
+    return ("\n" + " " * indent).join([*lines, line])
+
+
 def _template_line(exc: BaseException, templates_dir: Path) -> tuple[str | None, int | None]:
     """The innermost template frame of a Jinja runtime error."""
     found: tuple[str | None, int | None] = (None, None)
@@ -158,7 +177,7 @@ def jinja_environment(project: Project) -> Any:
     env.globals.update(config=config, objects=config.objects, roles=config.roles, var=var,
                        dollar_quote=_dollar_quote_stand_in(),
                        contract=contract.as_template_global())
-    env.filters.update(ident=_quote_ident, literal=_quote_literal)
+    env.filters.update(ident=_quote_ident, literal=_quote_literal, wrapped=_wrapped)
     return env
 
 
