@@ -18,8 +18,9 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 TEMP_SUFFIX = ".tmp"
 # A temporary file older than this is stale even if a process with its
@@ -102,36 +103,42 @@ class _Terminated(BaseException):
 
 
 @contextlib.contextmanager
-def _signals_unwind() -> Iterator[None]:
-    """Turn SIGTERM and SIGHUP into an exception for the duration of the block.
+def signals_raising(handler: Callable[[int, Any], None]) -> Iterator[None]:
+    """Within the block, SIGTERM and SIGHUP call ``handler`` (which raises, so that the
+    block unwinds) instead of ending the process on the spot.
 
-    After the block has cleaned up, the signal is delivered again with its
-    previous handler, so the process ends exactly as it would have. Handlers
-    that a program installed itself are left alone, and so is everything when
-    not on the main thread (Python only lets the main thread set handlers).
+    Handlers that a program installed itself are left alone, and so is
+    everything when not on the main thread (Python only lets the main thread
+    set handlers). The previous handlers are back when the block ends.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    previous = {signum: signal.signal(signum, handler) for signum in _CAUGHT_SIGNALS
+                if signal.getsignal(signum) == signal.SIG_DFL}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
+
+@contextlib.contextmanager
+def _signals_unwind() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into an exception for the duration of the block.
+
+    After the block has cleaned up, the signal is delivered again with its
+    previous handler, so the process ends exactly as it would have.
+    """
     def handler(signum: int, frame: object) -> None:
         raise _Terminated(signum)
 
-    previous: dict[int, object] = {}
-    for signum in _CAUGHT_SIGNALS:
-        if signal.getsignal(signum) == signal.SIG_DFL:
-            previous[signum] = signal.signal(signum, handler)
     try:
-        yield
+        with signals_raising(handler):
+            yield
     except _Terminated as e:
-        for signum, old in previous.items():
-            signal.signal(signum, old)  # type: ignore[arg-type]
-        previous.clear()
         signal.raise_signal(e.signum)
         raise SystemExit(128 + e.signum) from None  # only if the default did not end us
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)  # type: ignore[arg-type]
 
 
 def write_atomic(path: Path, text: str, *, mode: int | None = None) -> None:

@@ -125,8 +125,8 @@ class TargetChoice:
 # --------------------------------------------------------------------------
 # signals
 
-_RAISED = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
-_HELD = (signal.SIGINT, *_RAISED)
+_HELD = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+              if hasattr(signal, name))
 
 
 class Interrupted(SystemExit):
@@ -156,16 +156,10 @@ def _main_thread() -> bool:
 @contextmanager
 def signals_raise() -> Iterator[None]:
     """SIGTERM and SIGHUP raise ``Interrupted`` inside the block (where no handler is set)."""
-    if not _main_thread():
+    from .files import signals_raising
+
+    with signals_raising(_raise):
         yield
-        return
-    previous = {signum: signal.signal(signum, _raise) for signum in _RAISED
-                if signal.getsignal(signum) == signal.SIG_DFL}
-    try:
-        yield
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
 
 
 @contextmanager
