@@ -174,10 +174,11 @@ def snapshot_catalog(conn: psycopg.Connection[Any], *, schema: str,
 
 
 def read_items(conn: psycopg.Connection[Any], name: str, *, schema: str,
-               roles: Sequence[str] = ()) -> list[Item]:
+               schemas: Sequence[str] = (), roles: Sequence[str] = ()) -> list[Item]:
     """The items of one catalog area (``sql/<name>.sql``, one of QUERY_FILES), as a
-    snapshot reads them; run in the caller's transaction."""
-    rows = conn.execute(_query(name), {"schema": schema, "schemas": [schema],
+    snapshot reads them, in ``schema`` and the other ``schemas`` (whose names carry
+    their schema); run in the caller's transaction."""
+    rows = conn.execute(_query(name), {"schema": schema, "schemas": [schema, *schemas],
                                        "roles": list(roles)}).fetchall()
     return [Item(kind, item_name, parent, raw or "{}") for kind, item_name, parent, raw in rows]
 

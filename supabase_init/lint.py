@@ -500,12 +500,13 @@ def read_facts(conn: psycopg.Connection[Any], schema: str,
             items.setdefault(kind, {})[qualified(where, schema, name)] = {**attrs,
                                                                           "schema": where}
         policies = items.setdefault("policy", {})
-        for where in every:
-            for item in read_items(conn, "policies", schema=where):
-                table, _, policy = item.name.partition(".")
-                policies[qualified(where, schema, item.name)] = {
-                    "table": qualified(where, schema, table), "policy": policy, "using": None,
-                    "with_check": None, "roles": [], **item.attrs, "schema": where}
+        # One query for every schema: names outside the API schema carry theirs.
+        for item in read_items(conn, "policies", schema=schema, schemas=every[1:]):
+            table = (item.parent or "").removeprefix("table ")
+            where = table.partition(".")[0] if "." in table else schema
+            policies[item.name] = {
+                "table": table, "policy": item.name[len(table) + 1:], "using": None,
+                "with_check": None, "roles": [], **item.attrs, "schema": where}
     return Facts(schema, items, server)
 
 
